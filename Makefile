@@ -1,0 +1,54 @@
+# ferryman — every target sets up what it needs first; `make help` lists them.
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed
+export PREFECT_SERVER_ANALYTICS_ENABLED := false
+export PREFECT_TELEMETRY_ENABLE_RESOURCE_METRICS := false
+export DO_NOT_TRACK := 1
+export GX_ANALYTICS_ENABLED := false
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-11s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade "pip>=24"
+	$(PY) -m pip install --quiet -c constraints.txt -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) ## create .venv and install ferryman with its dev tools
+
+demo: $(STAMP) ## generate the legacy CRM and migrate it into SQLite (no server needed)
+	$(PY) -m demo.generate --out .demo/legacy
+	$(VENV)/bin/ferryman run
+
+test: $(STAMP) ## run the whole test suite (services skip unless FERRYMAN_REQUIRE_SERVICES=1)
+	$(PY) -m pytest -q
+
+test-crash: $(STAMP) ## kill migrations at many random points and check resume
+	$(PY) -m pytest -q -m crash --crash-points=50
+
+lint: $(STAMP) ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy connectors mappings validations flows demo
+
+schemas: $(STAMP) ## regenerate the JSON Schemas of the spec files
+	$(PY) -m mappings.schema --write
+
+bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of the same run
+	$(PY) -m bench
+
+lock: ## refresh constraints.txt from a clean install (commit the result)
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/pip install --quiet -e '.[dev]'
+	.lockenv/bin/pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	rm -rf .lockenv
+
+clean: ## remove the demo data and caches (keeps .venv)
+	rm -rf .demo .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install demo test test-crash lint schemas bench lock clean
