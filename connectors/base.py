@@ -55,10 +55,42 @@ class Batch:
     data: pa.Table
     start: Position
     end: Position
+    rejects: tuple[Reject, ...] = ()
+    """Records the source could not turn into a row (ragged, undecodable). They count as
+    read and go to quarantine; they are not in `data`."""
 
     @property
     def num_rows(self) -> int:
         return int(self.data.num_rows)
+
+    @property
+    def rows_read(self) -> int:
+        return self.num_rows + len(self.rejects)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """One reason one source row was held back (the quarantine's raw material).
+
+    Produced by sources (malformed records), the mapping (cast, map, date errors),
+    validation (row-level expectations) and the load step (duplicate keys, missing
+    parents). A row may have several rejects; it is quarantined once.
+    """
+
+    row: int
+    """Index of the row within its batch (0-based; for a source reject, its record index)."""
+    position: str
+    """Where the row came from, e.g. `CUSTMAST rowid=42` or `exports/x.csv:17`."""
+    column: str | None
+    """Column at fault; None when the whole record is at fault."""
+    raw_value: str | None
+    """The offending value (or raw record) as text; None when absent."""
+    rule: str
+    """Short machine name of the failing rule: `cast:integer`, `map`, `parse_date`,
+    `required`, `expect_column_values_to_match_regex`, `duplicate_key`, `foreign_key`,
+    `malformed_record`."""
+    message: str
+    """A sentence for a tired engineer: what is wrong with this value."""
 
 
 @dataclass(frozen=True)

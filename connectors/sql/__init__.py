@@ -1,0 +1,1 @@
+"""SQL connectors: any SQLAlchemy URL as a source; SQLite, PostgreSQL, MariaDB as target."""

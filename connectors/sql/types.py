@@ -1,0 +1,87 @@
+"""Arrow <-> SQL type correspondence: Arrow types for what a source column holds, SQL types
+for the target columns ferryman creates."""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+from collections.abc import Sequence
+from typing import Any
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.types import TypeEngine
+
+from connectors.base import ColumnSchema
+
+
+def sql_type(col: ColumnSchema) -> TypeEngine[Any]:
+    """The SQL type ferryman creates for an Arrow column type."""
+    t = col.type
+    if pa.types.is_int32(t) or pa.types.is_int16(t) or pa.types.is_int8(t):
+        return sa.Integer()
+    if pa.types.is_integer(t):
+        return sa.BigInteger()
+    if pa.types.is_decimal(t):
+        return sa.Numeric(t.precision, t.scale, asdecimal=True)
+    if pa.types.is_floating(t):
+        return sa.Float(precision=53)
+    if pa.types.is_boolean(t):
+        return sa.Boolean()
+    if pa.types.is_date(t):
+        return sa.Date()
+    if pa.types.is_timestamp(t):
+        return sa.DateTime(timezone=t.tz is not None)
+    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
+        return sa.LargeBinary()
+    if col.max_length:
+        return sa.String(col.max_length)
+    return sa.Text()
+
+
+def arrow_type(sql: TypeEngine[Any]) -> pa.DataType:
+    """The Arrow type a source column of this SQL type is read as. Unknown types are read as
+    text, so nothing is lost: the mapping casts them explicitly."""
+    try:
+        py = sql.python_type
+    except NotImplementedError:
+        return pa.string()
+    if py is bool:
+        return pa.bool_()
+    if py is int:
+        return pa.int64()
+    if py is float:
+        return pa.float64()
+    if py is dt.datetime:
+        return pa.timestamp("us")
+    if py is dt.date:
+        return pa.date32()
+    if py is bytes:
+        return pa.binary()
+    if py is decimal.Decimal:
+        # Reading NUMERIC as text keeps every digit; the mapping's cast decides the scale.
+        return pa.string()
+    return pa.string()
+
+
+def to_arrow(values: Sequence[Any], typ: pa.DataType) -> pa.Array:
+    """Build an Arrow array of `typ`; a value that does not fit (SQLite stores anything in
+    any column) makes the whole column text for this batch rather than being lost."""
+    try:
+        return pa.array(values, type=typ)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, TypeError, ValueError):
+        return pa.array([None if v is None else _as_text(v) for v in values], type=pa.string())
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.decode("utf-8", errors="backslashreplace")
+    return str(value)
+
+
+def same_kind(declared: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
+    """Whether an existing column's type can hold what ferryman would create."""
+    try:
+        return bool(declared.python_type is wanted.python_type)
+    except NotImplementedError:
+        return False
