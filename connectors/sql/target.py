@@ -19,7 +19,7 @@ from sqlalchemy.engine import Connection
 from connectors.base import TableSchema, Target, TargetCapabilities
 from connectors.sql.engine import create_engine, describe_url, translate_error
 from connectors.sql.options import SqlOptions
-from connectors.sql.types import same_kind, sql_type
+from connectors.sql.types import adapt_reflected, same_kind, sql_type
 
 _CAPABILITIES = {
     "postgresql": TargetCapabilities(
@@ -101,9 +101,8 @@ class SqlTarget(Target):
 
     def table(self, conn: Connection, name: str) -> sa.Table:
         if name not in self._tables:
-            self._tables[name] = sa.Table(
-                name, sa.MetaData(), autoload_with=conn, schema=self.schema
-            )
+            reflected = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=self.schema)
+            self._tables[name] = adapt_reflected(reflected, self.dialect)
         return self._tables[name]
 
     def has_table(self, conn: Connection, name: str) -> bool:

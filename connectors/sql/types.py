@@ -10,7 +10,8 @@ from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from sqlalchemy.types import TypeEngine
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from connectors.base import ColumnSchema
 
@@ -23,7 +24,9 @@ def sql_type(col: ColumnSchema) -> TypeEngine[Any]:
     if pa.types.is_integer(t):
         return sa.BigInteger()
     if pa.types.is_decimal(t):
-        return sa.Numeric(t.precision, t.scale, asdecimal=True)
+        return sa.Numeric(t.precision, t.scale, asdecimal=True).with_variant(
+            SqliteDecimal(t.precision, t.scale), "sqlite"
+        )
     if pa.types.is_floating(t):
         return sa.Float(precision=53)
     if pa.types.is_boolean(t):
@@ -85,3 +88,39 @@ def same_kind(declared: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
         return bool(declared.python_type is wanted.python_type)
     except NotImplementedError:
         return False
+
+
+class SqliteDecimal(TypeDecorator[decimal.Decimal]):
+    """NUMERIC(p,s) on SQLite, which stores it as REAL: exact up to 15 significant digits.
+
+    pysqlite cannot bind Decimal and SQLAlchemy would warn on every read; this binds the
+    canonical text (SQLite's NUMERIC affinity stores the number) and reads back a Decimal
+    quantized to the declared scale.
+    """
+
+    impl = sa.Numeric
+    cache_ok = True
+
+    def __init__(self, precision: int | None = None, scale: int | None = None) -> None:
+        super().__init__(precision=precision, scale=scale, asdecimal=False)
+        self.scale = scale
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> decimal.Decimal | None:
+        if value is None:
+            return None
+        number = decimal.Decimal(str(value))
+        if self.scale is not None:
+            number = number.quantize(decimal.Decimal(1).scaleb(-self.scale))
+        return number
+
+
+def adapt_reflected(table: sa.Table, dialect: str) -> sa.Table:
+    """Give a reflected table the column types ferryman writes with (SQLite decimals)."""
+    if dialect == "sqlite":
+        for col in table.columns:
+            if isinstance(col.type, sa.Numeric) and not isinstance(col.type, sa.Float):
+                col.type = SqliteDecimal(col.type.precision, col.type.scale)
+    return table

@@ -1,0 +1,132 @@
+"""Shared fixtures: real databases, one schema/database per test, and the shared datasets.
+
+PostgreSQL (127.0.0.1:5432, postgres, db test) and MariaDB (127.0.0.1:3306, root, db test)
+are used for real. When one is absent its tests skip with the reason, unless
+FERRYMAN_REQUIRE_SERVICES=1 (CI), where absence is a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from flows.environment import quiet_environment
+
+quiet_environment(os.environ)
+
+REQUIRE_SERVICES = os.environ.get("FERRYMAN_REQUIRE_SERVICES") == "1"
+PG_URL = os.environ.get("FERRYMAN_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+MARIADB_URL = os.environ.get("FERRYMAN_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+def _unavailable(what: str, why: str) -> None:
+    message = f"{what} is not available ({why})"
+    if REQUIRE_SERVICES:
+        pytest.fail(f"{message}; FERRYMAN_REQUIRE_SERVICES=1 makes this a failure")
+    pytest.skip(message)
+
+
+def _reachable(url: str) -> str | None:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        return None
+    except Exception as err:  # noqa: BLE001 - any failure means "not available"
+        return str(err).splitlines()[0]
+    finally:
+        engine.dispose()
+
+
+@dataclass(frozen=True)
+class Database:
+    """One test's own database: a URL that lands in a fresh schema/database, and an engine."""
+
+    backend: str
+    url: str
+    engine: sa.Engine
+
+
+@pytest.fixture(scope="session")
+def postgres_available() -> str:
+    why = _reachable(PG_URL)
+    if why:
+        _unavailable("PostgreSQL at 127.0.0.1:5432", why)
+    return PG_URL
+
+
+@pytest.fixture(scope="session")
+def mariadb_available() -> str:
+    why = _reachable(MARIADB_URL)
+    if why:
+        _unavailable("MariaDB at 127.0.0.1:3306", why)
+    return MARIADB_URL
+
+
+def _name() -> str:
+    return f"ft_{secrets.token_hex(5)}"
+
+
+@pytest.fixture
+def postgres_db(postgres_available: str) -> Iterator[Database]:
+    schema = _name()
+    admin = sa.create_engine(postgres_available, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    url = f"{postgres_available}?options=-csearch_path%3D{schema}"
+    engine = sa.create_engine(url)
+    try:
+        yield Database("postgres", url, engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def mariadb_db(mariadb_available: str) -> Iterator[Database]:
+    name = _name()
+    admin = sa.create_engine(mariadb_available, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
+    url = mariadb_available.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    engine = sa.create_engine(url)
+    try:
+        yield Database("mariadb", url, engine)
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"DROP DATABASE `{name}`"))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_db(tmp_path: Path) -> Iterator[Database]:
+    url = f"sqlite:///{tmp_path / 'target.db'}"
+    engine = sa.create_engine(url)
+    try:
+        yield Database("sqlite", url, engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mariadb"])
+def any_db(request: pytest.FixtureRequest) -> Database:
+    """The same test against each engine, with ids sqlite / postgres / mariadb."""
+    db: Database = request.getfixturevalue(f"{request.param}_db")
+    return db
+
+
+@pytest.fixture(scope="session")
+def datasets() -> Path:
+    if not DATASETS.is_dir():
+        _unavailable("../shared/datasets", f"{DATASETS} does not exist")
+    return DATASETS

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+import pytest
+
+from connectors.kinds import CONNECTORS, ConnectorKind, make_registry
+from connectors.registry import Registry, RegistryError, did_you_mean
+from connectors.secrets import mask_text, mask_url
+
+
+def test_builtin_kinds_are_registered() -> None:
+    assert {"sql", "csv"} <= set(CONNECTORS.names())
+
+
+def test_unknown_kind_suggests_the_closest() -> None:
+    with pytest.raises(RegistryError, match=r"unknown connector kind 'sqll'\. Did you mean 'sql'\?"):
+        CONNECTORS.get("sqll")
+
+
+def test_unknown_kind_without_close_match_lists_known() -> None:
+    with pytest.raises(RegistryError, match=r"Known: csv, sql"):
+        make_registry().get("zzzzzz")
+
+
+def test_duplicate_name_raises_instead_of_overwriting() -> None:
+    reg: Registry[int] = Registry("thing")
+    reg.register("a", 1)
+    with pytest.raises(RegistryError, match="registered twice"):
+        reg.register("a", 2)
+    assert reg.get("a") == 1
+
+
+def test_entry_points_are_loaded_after_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    class FakeEntryPoint:
+        name = "fake"
+
+        @staticmethod
+        def load() -> ConnectorKind:
+            return CONNECTORS.get("csv")
+
+    monkeypatch.setattr(
+        "connectors.registry.entry_points", lambda group: [FakeEntryPoint()]
+    )
+    reg = make_registry()
+    assert reg.get("fake").name == "csv"
+
+
+def test_did_you_mean_is_empty_for_nothing_close() -> None:
+    assert did_you_mean("x", [f"name{i}" for i in range(20)]) == ""
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("postgresql://bob:s3cret@db:5432/x", "postgresql://bob:***@db:5432/x"),
+        ("mysql+pymysql://root:@h/x", "mysql+pymysql://root:***@h/x"),
+        ("postgresql://h/x?password=abc&sslmode=require", "postgresql://h/x?password=***&sslmode=require"),
+        ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
+    ],
+)
+def test_mask_url(url: str, expected: str) -> None:
+    assert mask_url(url) == expected
+
+
+def test_mask_text_hides_known_secrets() -> None:
+    assert "hunter2" not in mask_text("login failed for hunter2", ["hunter2"])
