@@ -21,7 +21,7 @@ def did_you_mean(name: str, candidates: Iterable[str]) -> str:
     close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
     if close:
         return f" Did you mean {close[0]!r}?"
-    if len(names) <= 12:
+    if len(names) <= 40:
         return f" Known: {', '.join(names)}." if names else ""
     return ""
 

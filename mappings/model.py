@@ -66,7 +66,7 @@ class TypeSpec(StrictModel):
             return cls(name="decimal", precision=p, scale=s)
         if a is not None:
             raise ValueError(f"type {name} takes no arguments")
-        return cls(name=name)  # type: ignore[arg-type]
+        return cls(name=name)
 
     def __str__(self) -> str:
         if self.name == "string" and self.length:
@@ -273,11 +273,11 @@ class MappingSpec(StrictModel):
                 if c not in self.fields:
                     raise ValueError(f"foreign key column {c!r} is not one of the fields")
             if len(fk.columns) != len(fk.parent_columns):
-                raise ValueError(f"foreign key {fk.columns} -> {fk.references}: column counts differ")
+                raise ValueError(
+                    f"foreign key {fk.columns} -> {fk.references}: column counts differ"
+                )
         return self
 
     @property
     def dependencies(self) -> set[str]:
-        return set(self.depends_on) | {fk.parent_table for fk in self.foreign_keys} - {
-            self.target
-        }
+        return set(self.depends_on) | {fk.parent_table for fk in self.foreign_keys} - {self.target}

@@ -45,7 +45,7 @@ def test_entry_points_are_loaded_after_builtins(monkeypatch: pytest.MonkeyPatch)
 
 
 def test_did_you_mean_is_empty_for_nothing_close() -> None:
-    assert did_you_mean("x", [f"name{i}" for i in range(20)]) == ""
+    assert did_you_mean("x", [f"name{i}" for i in range(50)]) == ""
 
 
 @pytest.mark.parametrize(
