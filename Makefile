@@ -23,6 +23,7 @@ install: $(STAMP) ## create .venv and install ferryman with its dev tools
 
 demo: $(STAMP) ## generate the legacy CRM and migrate it into SQLite (no server needed)
 	$(PY) -m demo.generate --out .demo/legacy
+	rm -f .demo/target.db  # the demo target is scratch: each demo starts from an empty one
 	$(VENV)/bin/ferryman run
 
 test: $(STAMP) ## run the whole test suite (services skip unless FERRYMAN_REQUIRE_SERVICES=1)

@@ -1,0 +1,235 @@
+"""The run ledger: ferryman's control tables in the target database.
+
+`ferryman_runs` has one row per run, `ferryman_batches` one row per committed batch (the
+checkpoint: a resumed run continues after the last one), `ferryman_quarantine` one row per
+reason a source row was held back. A batch's rows, its quarantine rows and its ledger row
+are written in ONE target transaction by `flows.load`, so the ledger never claims a batch
+the target does not hold, nor the reverse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from connectors.base import Position, Reject
+
+PREFIX = "ferryman_"
+
+RUN_STATES = ("running", "succeeded", "failed", "stopped_by_gate")
+
+
+def _now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+def control_metadata(schema: str | None = None) -> sa.MetaData:
+    """The control tables' definitions (one MetaData per target schema)."""
+    md = sa.MetaData(schema=schema)
+    sa.Table(
+        f"{PREFIX}runs", md,
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("mode", sa.String(20), nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("project", sa.String(200), nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
+        sa.Column("finished_at", sa.DateTime),
+        sa.Column("specs_digest", sa.String(64), nullable=False),
+        sa.Column("tables", sa.Text, nullable=False),
+        sa.Column("flow_run_id", sa.String(40)),
+        sa.Column("error", sa.Text),
+        sa.Column("summary", sa.Text),
+    )
+    sa.Table(
+        f"{PREFIX}batches", md,
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("batch_no", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("start_rows", sa.BigInteger, nullable=False),
+        sa.Column("end_position", sa.Text, nullable=False),
+        sa.Column("rows_read", sa.Integer, nullable=False),
+        sa.Column("rows_loaded", sa.Integer, nullable=False),
+        sa.Column("rows_quarantined", sa.Integer, nullable=False),
+        sa.Column("rows_filtered", sa.Integer, nullable=False),
+        sa.Column("seconds", sa.Float, nullable=False),
+        sa.Column("committed_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        f"{PREFIX}quarantine", md,
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
+                  autoincrement=True),
+        sa.Column("run_id", sa.String(40), nullable=False, index=True),
+        sa.Column("table_name", sa.String(128), nullable=False),
+        sa.Column("batch_no", sa.Integer, nullable=False),
+        sa.Column("source_position", sa.String(500), nullable=False),
+        sa.Column("column_name", sa.String(128)),
+        sa.Column("raw_value", sa.Text),
+        sa.Column("rule", sa.String(200), nullable=False),
+        sa.Column("message", sa.Text, nullable=False),
+        sa.Column("source_row", sa.Text),
+        sa.Column("created_at", sa.DateTime, nullable=False),
+    )
+    return md
+
+
+@dataclass(frozen=True)
+class BatchRecord:
+    """What the ledger keeps of one committed batch."""
+
+    table: str
+    batch_no: int
+    start_rows: int
+    end: Position
+    read: int
+    loaded: int
+    quarantined: int
+    filtered: int
+    seconds: float
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    run_id: str
+    mode: str
+    state: str
+    project: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    specs_digest: str
+    tables: list[str]
+    flow_run_id: str | None
+    error: str | None
+    summary: dict[str, Any] | None
+
+
+class Ledger:
+    """Reads and writes the control tables through connections the caller provides."""
+
+    def __init__(self, engine: Engine, schema: str | None = None) -> None:
+        self.engine = engine
+        self.md = control_metadata(schema)
+        self.runs = self.md.tables[self._key("runs")]
+        self.batches = self.md.tables[self._key("batches")]
+        self.quarantine = self.md.tables[self._key("quarantine")]
+
+    def _key(self, name: str) -> str:
+        schema = self.md.schema
+        return f"{schema}.{PREFIX}{name}" if schema else f"{PREFIX}{name}"
+
+    def install(self) -> None:
+        """Create the control tables that are missing (idempotent)."""
+        with self.engine.begin() as conn:
+            self.md.create_all(conn, checkfirst=True)
+
+    def exists(self) -> bool:
+        return sa.inspect(self.engine).has_table(f"{PREFIX}runs", schema=self.md.schema)
+
+    # --- runs -----------------------------------------------------------------------------
+
+    def start_run(
+        self, run_id: str, mode: str, project: str, digest: str, tables: Sequence[str],
+        flow_run_id: str | None,
+    ) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(self.runs.insert().values(
+                run_id=run_id, mode=mode, state="running", project=project,
+                started_at=_now(), specs_digest=digest, tables=json.dumps(list(tables)),
+                flow_run_id=flow_run_id,
+            ))
+
+    def finish_run(
+        self, run_id: str, state: str, summary: dict[str, Any], error: str | None = None
+    ) -> None:
+        assert state in RUN_STATES, state
+        with self.engine.begin() as conn:
+            conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(
+                state=state, finished_at=_now(), summary=json.dumps(summary, default=str),
+                error=error,
+            ))
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(self.runs).where(self.runs.c.run_id == run_id)).first()
+        return _run_record(row) if row else None
+
+    def list_runs(self, limit: int = 20) -> list[RunRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(self.runs).order_by(self.runs.c.started_at.desc(),
+                                              self.runs.c.run_id.desc()).limit(limit)
+            ).all()
+        return [_run_record(r) for r in rows]
+
+    # --- batches --------------------------------------------------------------------------
+
+    def record_batch(self, conn: Connection, run_id: str, rec: BatchRecord) -> None:
+        """Write the checkpoint row; call inside the batch's own transaction."""
+        conn.execute(self.batches.insert().values(
+            run_id=run_id, table_name=rec.table, batch_no=rec.batch_no,
+            start_rows=rec.start_rows, end_position=json.dumps(rec.end.to_json()),
+            rows_read=rec.read, rows_loaded=rec.loaded, rows_quarantined=rec.quarantined,
+            rows_filtered=rec.filtered, seconds=rec.seconds, committed_at=_now(),
+        ))
+
+    def batches_of(self, run_id: str, table: str | None = None) -> list[BatchRecord]:
+        q = sa.select(self.batches).where(self.batches.c.run_id == run_id)
+        if table is not None:
+            q = q.where(self.batches.c.table_name == table)
+        with self.engine.connect() as conn:
+            rows = conn.execute(q.order_by(self.batches.c.table_name,
+                                           self.batches.c.batch_no)).all()
+        return [
+            BatchRecord(
+                table=r.table_name, batch_no=r.batch_no, start_rows=r.start_rows,
+                end=Position.from_json(json.loads(r.end_position)), read=r.rows_read,
+                loaded=r.rows_loaded, quarantined=r.rows_quarantined,
+                filtered=r.rows_filtered, seconds=r.seconds,
+            )
+            for r in rows
+        ]
+
+    # --- quarantine -----------------------------------------------------------------------
+
+    def record_quarantine(
+        self, conn: Connection, run_id: str, table: str, batch_no: int,
+        rejects: Iterable[Reject], source_rows: dict[int, dict[str, Any]],
+    ) -> int:
+        """Write one quarantine row per reject; returns how many were written."""
+        now = _now()
+        rows = [
+            {
+                "run_id": run_id, "table_name": table, "batch_no": batch_no,
+                "source_position": r.position[:500], "column_name": r.column,
+                "raw_value": r.raw_value, "rule": r.rule[:200], "message": r.message,
+                "source_row": json.dumps(source_rows.get(r.row), default=str,
+                                         ensure_ascii=False),
+                "created_at": now,
+            }
+            for r in rejects
+        ]
+        for i in range(0, len(rows), 500):
+            conn.execute(self.quarantine.insert(), rows[i : i + 500])
+        return len(rows)
+
+    def quarantine_of(self, run_id: str, table: str | None = None) -> list[dict[str, Any]]:
+        q = sa.select(self.quarantine).where(self.quarantine.c.run_id == run_id)
+        if table is not None:
+            q = q.where(self.quarantine.c.table_name == table)
+        with self.engine.connect() as conn:
+            return [dict(r._mapping) for r in conn.execute(q.order_by(self.quarantine.c.id))]
+
+
+def _run_record(row: Any) -> RunRecord:
+    return RunRecord(
+        run_id=row.run_id, mode=row.mode, state=row.state, project=row.project,
+        started_at=row.started_at, finished_at=row.finished_at,
+        specs_digest=row.specs_digest, tables=json.loads(row.tables),
+        flow_run_id=row.flow_run_id, error=row.error,
+        summary=json.loads(row.summary) if row.summary else None,
+    )

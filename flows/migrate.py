@@ -1,0 +1,114 @@
+"""The `migrate` Prefect flow: tables in dependency order, a subflow per table, a task per
+batch (never per row). Business logic lives in `flows.load` and `flows.runner`; this module
+only wires it into Prefect for retries, logs, artifacts and deployments."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
+from prefect.context import get_run_context
+from prefect.utilities.annotations import quote
+
+from connectors.base import Batch
+from connectors.errors import TransientError
+from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
+from flows.report import RunSummary, TableSummary, publish_artifact, write_report
+from flows.runner import Prepared, new_run_id, prepare
+
+
+class RunFailed(Exception):
+    """The run stopped (error or gate); carries the summary written to the ledger."""
+
+    def __init__(self, summary: RunSummary) -> None:
+        self.summary = summary
+        super().__init__(summary.error or summary.state)
+
+
+def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a batch only for errors that a retry can fix (lost connection, deadlock):
+    the batch's transaction was rolled back, so a retry cannot double anything."""
+    try:
+        state.result()
+    except TransientError:
+        return True
+    except Exception:  # noqa: BLE001 - any other error is terminal: fail fast
+        return False
+    return False
+
+
+@task(name="load-batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15],
+      retry_condition_fn=_retry_transient, persist_result=False, log_prints=False)
+def load_batch(prepared: Prepared, job: TableJob, run_id: str, batch: Batch,
+               batch_no: int) -> BatchOutcome:
+    return process_batch(job, prepared.target, prepared.ledger, run_id, batch, batch_no)
+
+
+@flow(name="migrate-table", persist_result=False, validate_parameters=False)
+def migrate_table(prepared: Prepared, job: TableJob, run_id: str) -> TableSummary:
+    """Stream one table through the path, one task run per batch."""
+    logger = get_run_logger()
+    started = time.perf_counter()
+    summary = TableSummary(table=job.table, source=job.source.describe(job.stream))
+    for number, batch in enumerate(job.source.read_batches(job.stream, job.batch_size)):
+        outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)
+        summary.add(outcome)
+        logger.info(
+            "%s batch %d: read %d, loaded %d, quarantined %d, filtered %d (%.2fs)",
+            job.table, number, outcome.read, outcome.loaded, outcome.quarantined,
+            outcome.filtered, outcome.seconds,
+        )
+        for w in outcome.warnings:
+            logger.warning("%s batch %d: %s", job.table, number, w)
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+@flow(name="migrate", persist_result=False, validate_parameters=False, log_prints=False)
+def migrate(project_dir: str = ".", tables: list[str] | None = None,
+            batch_size: int | None = None) -> dict[str, Any]:
+    """Migrate every table of the project (or the ones named) into its target.
+
+    Returns the run summary (also written as JSON and HTML reports, and published as a
+    Prefect artifact). Raises on a bad spec before anything is touched.
+    """
+    prepared = prepare(Path(project_dir), tables, batch_size)
+    try:
+        return _run(prepared).to_json()
+    finally:
+        prepared.close()
+
+
+def _run(prepared: Prepared) -> RunSummary:
+    logger = get_run_logger()
+    run_id = new_run_id()
+    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    plan = prepared.plan
+    prepared.ledger.start_run(run_id, "run", prepared.project.spec.name, plan.digest(),
+                              plan.tables, flow_run_id)
+    summary = RunSummary(run_id=run_id, project=prepared.project.spec.name,
+                         target=prepared.target.describe(), flow_run_id=flow_run_id)
+    logger.info("run %s: %d table(s) in order %s", run_id, len(plan.tables),
+                " -> ".join(plan.tables))
+    failure: BaseException | None = None
+    try:
+        for job in prepared.jobs:
+            summary.tables.append(migrate_table(quote(prepared), quote(job), run_id))
+        summary.state = "succeeded"
+    except GateFailed as err:
+        summary.state, summary.error, failure = "stopped_by_gate", str(err), err
+    except Exception as err:  # noqa: BLE001 - recorded in the ledger, then re-raised below
+        summary.state = "failed"
+        summary.error = prepared.project.mask(f"{type(err).__name__}: {err}")
+        failure = err
+    summary.finish()
+    prepared.ledger.finish_run(run_id, summary.state, summary.to_json(), summary.error)
+    summary.report_path = str(write_report(prepared.project.reports_dir, summary))
+    publish_artifact(summary)
+    if failure is not None:
+        # The flow run fails in Prefect too; the CLI reads the summary off the exception.
+        raise RunFailed(summary) from failure
+    return summary

@@ -1,0 +1,158 @@
+"""A plan: the specs of a run, in load order, checked against the project before anything
+is touched (`ferryman check` and the start of every run share this code)."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from connectors.registry import did_you_mean
+from flows.project import Project, digest_files
+from mappings.loader import check_source_columns, load_spec_with_positions
+from mappings.model import MappingSpec
+from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
+from validations.suites import SuiteSpec, load_suites
+
+SUPPORTED_MODES = ("insert",)
+
+
+@dataclass
+class Plan:
+    """Specs in dependency order, with the suites they use and the files they came from."""
+
+    project: Project
+    specs: list[MappingSpec]
+    suites: dict[str, SuiteSpec]
+    files: dict[str, Path] = field(default_factory=dict)
+    positions: dict[str, PositionMap] = field(default_factory=dict)
+
+    @property
+    def tables(self) -> list[str]:
+        return [s.target for s in self.specs]
+
+    def digest(self) -> str:
+        suite_files = sorted(self.project.suites_dir.glob("*.y*ml"))
+        return digest_files([*self.files.values(), *suite_files])
+
+
+def _spec_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.glob("*.y*ml") if p.is_file())
+
+
+def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
+    """Load and check every spec and suite; raises SpecError listing all issues."""
+    issues: list[SpecIssue] = list(project.check_connections())
+    specs: dict[str, MappingSpec] = {}
+    files: dict[str, Path] = {}
+    positions: dict[str, PositionMap] = {}
+    if not project.specs_dir.is_dir():
+        raise SpecError([*issues, SpecIssue(project.display(project.file), 1, 1, "specs",
+                                            f"folder {project.specs_dir} does not exist")])
+    for path in _spec_files(project.specs_dir):
+        try:
+            spec, pos = load_spec_with_positions(path, display_path=project.display(path))
+        except SpecError as err:
+            issues.extend(err.issues)
+            continue
+        if spec.target in specs:
+            issues.append(_at(project, path, pos, ("target",),
+                              f"table {spec.target!r} is also produced by"
+                              f" {project.display(files[spec.target])}; one spec per table"))
+            continue
+        specs[spec.target], files[spec.target], positions[spec.target] = spec, path, pos
+    suites: dict[str, SuiteSpec] = {}
+    if project.suites_dir.is_dir():
+        try:
+            suites = load_suites(project.suites_dir)
+        except SpecError as err:
+            issues.extend(err.issues)
+    for target, spec in specs.items():
+        issues.extend(_check_spec(project, spec, files[target], positions[target], suites))
+    order, cycle_issues = _order(project, specs, files, positions)
+    issues.extend(cycle_issues)
+    unknown = [t for t in tables if t not in specs]
+    for t in unknown:
+        issues.append(SpecIssue(project.display(project.specs_dir), 1, 1, "",
+                                f"no spec produces table {t!r}.{did_you_mean(t, specs)}"))
+    if issues:
+        raise SpecError(issues)
+    chosen = [specs[t] for t in order if not tables or t in tables]
+    return Plan(project, chosen, suites, {s.target: files[s.target] for s in chosen},
+                {s.target: positions[s.target] for s in chosen})
+
+
+def _at(project: Project, path: Path, pos: PositionMap, loc: tuple[Hashable, ...],
+        message: str) -> SpecIssue:
+    line, col = pos.value(loc)
+    return SpecIssue(project.display(path), line, col, pos.format(loc), message)
+
+
+def _check_spec(project: Project, spec: MappingSpec, path: Path, pos: PositionMap,
+                suites: dict[str, SuiteSpec]) -> list[SpecIssue]:
+    issues = []
+    conns = project.spec.connections
+    if spec.source.connection not in conns:
+        issues.append(_at(project, path, pos, ("source", "connection"),
+                          f"unknown connection {spec.source.connection!r}."
+                          f"{did_you_mean(spec.source.connection, conns)}"
+                          f" Connections are defined in {project.display(project.file)}"))
+    if spec.mode not in SUPPORTED_MODES:
+        issues.append(_at(project, path, pos, ("mode",),
+                          f"write mode {spec.mode!r} is not available in this version;"
+                          f" use {' or '.join(SUPPORTED_MODES)}"))
+    for i, name in enumerate(spec.suites):
+        if name not in suites:
+            issues.append(_at(project, path, pos, ("suites", i),
+                              f"unknown suite {name!r}.{did_you_mean(name, suites)}"
+                              f" Suites are files in {project.display(project.suites_dir)}"))
+    return issues
+
+
+def check_columns(plan: Plan, columns_of: dict[str, Iterable[str]]) -> list[SpecIssue]:
+    """Source columns named by each spec exist (columns_of: target table -> source columns)."""
+    issues: list[SpecIssue] = []
+    for spec in plan.specs:
+        if spec.target in columns_of:
+            issues.extend(check_source_columns(
+                spec, columns_of[spec.target],
+                display_path=plan.project.display(plan.files[spec.target]),
+                positions=plan.positions[spec.target],
+            ))
+    return issues
+
+
+def _order(project: Project, specs: dict[str, MappingSpec], files: dict[str, Path],
+           positions: dict[str, PositionMap]) -> tuple[list[str], list[SpecIssue]]:
+    """Tables in dependency order (Kahn, alphabetical among equals); a cycle is an issue
+    that names it. Dependencies on tables no spec produces are taken as already there."""
+    deps = {t: {d for d in s.dependencies if d in specs} for t, s in specs.items()}
+    order: list[str] = []
+    ready = sorted(t for t, d in deps.items() if not d)
+    remaining = {t: set(d) for t, d in deps.items() if d}
+    while ready:
+        t = ready.pop(0)
+        order.append(t)
+        for other in sorted(remaining):
+            remaining[other].discard(t)
+            if not remaining[other]:
+                del remaining[other]
+                ready.append(other)
+        ready.sort()
+    if not remaining:
+        return order, []
+    cycle = _find_cycle(remaining)
+    first = cycle[0]
+    return order, [_at(project, files[first], positions[first], ("depends_on",),
+                       "load order has a cycle: " + " -> ".join([*cycle, first])
+                       + "; remove one dependency (load that table in a later run)")]
+
+
+def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
+    start = sorted(graph)[0]
+    path: list[str] = []
+    node = start
+    while node not in path:
+        path.append(node)
+        node = sorted(graph[node])[0]
+    return path[path.index(node):]

@@ -1,0 +1,160 @@
+"""What a run did, per table: the summary kept in the ledger, written as JSON and HTML
+reports, published as a Prefect artifact, and printed by the CLI."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flows.load import BatchOutcome
+
+
+@dataclass
+class TableSummary:
+    """Counts of one table in one run; read = loaded + quarantined + filtered."""
+
+    table: str
+    source: str
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    filtered: int = 0
+    batches: int = 0
+    seconds: float = 0.0
+    rules: dict[str, int] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def add(self, o: BatchOutcome) -> None:
+        self.read += o.read
+        self.loaded += o.loaded
+        self.quarantined += o.quarantined
+        self.filtered += o.filtered
+        self.batches += 1
+        for rule, n in o.rules.items():
+            self.rules[rule] = self.rules.get(rule, 0) + n
+        self.warnings.extend(o.warnings[: max(0, 20 - len(self.warnings))])
+
+    @property
+    def balanced(self) -> bool:
+        return self.read == self.loaded + self.quarantined + self.filtered
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "table": self.table, "source": self.source, "read": self.read,
+            "loaded": self.loaded, "quarantined": self.quarantined, "filtered": self.filtered,
+            "batches": self.batches, "seconds": round(self.seconds, 3),
+            "balanced": self.balanced, "quarantine_rules": dict(sorted(self.rules.items())),
+            "warnings": self.warnings,
+        }
+
+
+@dataclass
+class RunSummary:
+    run_id: str
+    project: str
+    target: str
+    flow_run_id: str | None = None
+    state: str = "running"
+    mode: str = "run"
+    started_at: str = field(default_factory=lambda: _now_iso())
+    finished_at: str | None = None
+    seconds: float = 0.0
+    error: str | None = None
+    report_path: str | None = None
+    tables: list[TableSummary] = field(default_factory=list)
+
+    def finish(self) -> None:
+        self.finished_at = _now_iso()
+        start = dt.datetime.fromisoformat(self.started_at)
+        self.seconds = (dt.datetime.fromisoformat(self.finished_at) - start).total_seconds()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "run_id": self.run_id, "project": self.project, "mode": self.mode,
+            "state": self.state, "target": self.target, "flow_run_id": self.flow_run_id,
+            "started_at": self.started_at, "finished_at": self.finished_at,
+            "seconds": round(self.seconds, 3), "error": self.error,
+            "report": self.report_path,
+            "tables": {t.table: t.to_json() for t in self.tables},
+        }
+
+
+def _now_iso() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
+
+
+def write_report(directory: Path, summary: RunSummary) -> Path:
+    """Write `<run_id>.json` and `<run_id>.html`; returns the HTML path."""
+    directory.mkdir(parents=True, exist_ok=True)
+    base = directory / summary.run_id
+    html_path = base.with_suffix(".html")
+    summary.report_path = str(html_path)
+    base.with_suffix(".json").write_text(
+        json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    html_path.write_text(render_html(summary), encoding="utf-8")
+    return html_path
+
+
+_COLUMNS = ("table", "read", "loaded", "quarantined", "filtered", "batches", "seconds")
+
+
+def summary_rows(summary: RunSummary) -> list[list[str]]:
+    rows = []
+    for t in summary.tables:
+        rows.append([t.table, str(t.read), str(t.loaded), str(t.quarantined), str(t.filtered),
+                     str(t.batches), f"{t.seconds:.1f}"])
+    return rows
+
+
+def render_html(summary: RunSummary) -> str:
+    e = html.escape
+    head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in summary_rows(summary)
+    )
+    rules = "".join(
+        f"<tr><td>{e(t.table)}</td><td>{e(rule)}</td><td>{n}</td></tr>"
+        for t in summary.tables for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
+    )
+    error = f"<p class=error>{e(summary.error)}</p>" if summary.error else ""
+    return f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>ferryman run {e(summary.run_id)}</title>
+<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
+td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
+.error{{color:#a00}}</style></head><body>
+<h1>ferryman run {e(summary.run_id)}</h1>
+<p>Project <b>{e(summary.project)}</b> into {e(summary.target)}: <b>{e(summary.state)}</b>
+in {summary.seconds:.1f}s (started {e(summary.started_at)}).</p>{error}
+<h2>Tables</h2><table><tr>{head}</tr>{body}</table>
+<h2>Quarantine reasons</h2><table><tr><th>table</th><th>rule</th><th>rows</th></tr>{rules}</table>
+</body></html>
+"""
+
+
+def render_markdown(summary: RunSummary) -> str:
+    lines = [
+        f"# ferryman run `{summary.run_id}`: {summary.state}",
+        "",
+        "| " + " | ".join(_COLUMNS) + " |",
+        "|" + "---|" * len(_COLUMNS),
+    ]
+    lines += ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
+    if summary.error:
+        lines += ["", f"**Error:** {summary.error}"]
+    return "\n".join(lines) + "\n"
+
+
+def publish_artifact(summary: RunSummary) -> None:
+    """Publish the summary as a Prefect markdown artifact on the current flow run."""
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(
+        markdown=render_markdown(summary),
+        key="ferryman-run-summary",
+        description=f"ferryman run {summary.run_id}",
+    )

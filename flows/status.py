@@ -1,0 +1,66 @@
+"""`ferryman status`: what the ledger says about runs, read from the project's target."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flows.ledger import Ledger, RunRecord
+from flows.project import load_project
+from flows.runner import open_target
+
+
+def _ledger(project_dir: Path) -> tuple[Ledger, Any]:
+    project = load_project(project_dir)
+    target = open_target(project)
+    target.ping()
+    return Ledger(target.engine, target.schema), target
+
+
+def runs_overview(project_dir: Path, limit: int = 20) -> dict[str, Any]:
+    ledger, target = _ledger(project_dir)
+    try:
+        runs = ledger.list_runs(limit) if ledger.exists() else []
+        return {"runs": [_brief(r) for r in runs]}
+    finally:
+        target.close()
+
+
+def run_status(project_dir: Path, run_id: str) -> dict[str, Any]:
+    ledger, target = _ledger(project_dir)
+    try:
+        run = ledger.get_run(run_id) if ledger.exists() else None
+        if run is None:
+            raise LookupError(f"no run {run_id!r} in {target.describe()}; `ferryman status`"
+                              " lists the runs")
+        doc: dict[str, Any] = dict(run.summary or {})
+        doc.update(run_id=run.run_id, state=run.state, error=run.error)
+        tables: dict[str, Any] = doc.setdefault("tables", {})
+        # The ledger's batches are the truth for a run that died before writing its summary.
+        for b in ledger.batches_of(run_id):
+            t = tables.setdefault(b.table, {"table": b.table, "read": 0, "loaded": 0,
+                                            "quarantined": 0, "filtered": 0, "batches": 0,
+                                            "seconds": 0.0, "quarantine_rules": {}})
+            if run.summary is None:
+                t["read"] += b.read
+                t["loaded"] += b.loaded
+                t["quarantined"] += b.quarantined
+                t["filtered"] += b.filtered
+                t["batches"] += 1
+                t["seconds"] += b.seconds
+        for t in tables.values():
+            t["balanced"] = t["read"] == t["loaded"] + t["quarantined"] + t["filtered"]
+        doc.setdefault("report", None)
+        return doc
+    finally:
+        target.close()
+
+
+def _brief(r: RunRecord) -> dict[str, Any]:
+    tables = (r.summary or {}).get("tables", {})
+    return {
+        "run_id": r.run_id, "state": r.state, "mode": r.mode, "started_at": r.started_at,
+        "finished_at": r.finished_at, "tables": r.tables,
+        "loaded": sum(t.get("loaded", 0) for t in tables.values()),
+        "quarantined": sum(t.get("quarantined", 0) for t in tables.values()),
+    }
