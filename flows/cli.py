@@ -159,7 +159,8 @@ def status(
         _print_summary(doc, as_json=False)
         return
     table = Table(title="runs (newest first)", title_justify="left")
-    for col in ("run_id", "state", "started", "tables", "loaded", "quarantined"):
+    table.add_column("run_id", no_wrap=True, min_width=22)
+    for col in ("state", "started", "tables", "loaded", "quarantined"):
         table.add_column(col)
     for r in doc["runs"]:
         table.add_row(r["run_id"], r["state"], str(r["started_at"])[:19], str(len(r["tables"])),

@@ -38,6 +38,7 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
 def copy_demo_project(dest: Path) -> Path:
     """The demo project (ferryman.yaml, specs, suites) copied to `dest`."""
+    dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(ROOT / "ferryman.yaml", dest / "ferryman.yaml")
     shutil.copytree(ROOT / "mappings" / "specs", dest / "mappings" / "specs")
     shutil.copytree(ROOT / "validations" / "suites", dest / "validations" / "suites")
