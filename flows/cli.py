@@ -43,7 +43,7 @@ def _fail(message: str, code: int) -> typer.Exit:
 
 
 @app.command()
-def check(project: ProjectOpt = Path(".")) -> None:
+def check(project: ProjectOpt = Path()) -> None:
     """Check ferryman.yaml, every spec and suite, and the source columns they name."""
     from connectors.errors import ConnectorError
     from flows.runner import check_project
@@ -53,19 +53,23 @@ def check(project: ProjectOpt = Path(".")) -> None:
         _, plan, sources = check_project(project)
     except SpecError as e:
         n = len(e.issues)
-        raise _fail(f"{e}\n{n} problem{'s' * (n != 1)} found; nothing was touched.",
-                    EXIT_USAGE) from None
+        raise _fail(
+            f"{e}\n{n} problem{'s' * (n != 1)} found; nothing was touched.", EXIT_USAGE
+        ) from None
     except ConnectorError as e:
         raise _fail(f"error: {e}", EXIT_FAILED) from None
     for s in sources.values():
         s.close()
-    out.print(f"ok: {len(plan.specs)} spec(s), {len(plan.suites)} suite(s);"
-              f" load order: {' -> '.join(plan.tables)}", highlight=False)
+    out.print(
+        f"ok: {len(plan.specs)} spec(s), {len(plan.suites)} suite(s);"
+        f" load order: {' -> '.join(plan.tables)}",
+        highlight=False,
+    )
 
 
 @app.command()
 def run(
-    project: ProjectOpt = Path("."),
+    project: ProjectOpt = Path(),
     table: Annotated[
         list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
     ] = None,
@@ -101,8 +105,7 @@ def run(
     else:
         raise _fail(f"error: the run failed: {type(result).__name__}: {result}", EXIT_FAILED)
     _print_summary(summary, json_)
-    code = {"succeeded": EXIT_OK, "stopped_by_gate": EXIT_GATE}.get(summary["state"],
-                                                                    EXIT_FAILED)
+    code = {"succeeded": EXIT_OK, "stopped_by_gate": EXIT_GATE}.get(summary["state"], EXIT_FAILED)
     raise typer.Exit(code)
 
 
@@ -114,9 +117,11 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     for col in ("table", "read", "loaded", "quarantined", "filtered", "batches", "seconds"):
         table.add_column(col, justify="left" if col == "table" else "right")
     for name, t in summary["tables"].items():
-        table.add_row(name, *(f"{t[c]:,}" for c in ("read", "loaded", "quarantined",
-                                                    "filtered", "batches")),
-                      f"{t['seconds']:.1f}")
+        table.add_row(
+            name,
+            *(f"{t[c]:,}" for c in ("read", "loaded", "quarantined", "filtered", "batches")),
+            f"{t['seconds']:.1f}",
+        )
     out.print(table)
     for name, t in summary["tables"].items():
         if not t["balanced"]:
@@ -127,16 +132,18 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
     if summary.get("error"):
         out.print(f"[red]error:[/red] {summary['error']}", highlight=False)
     out.print(f"Report:     {summary.get('report')}", highlight=False)
-    out.print(f"Quarantine: table ferryman_quarantine, run_id = '{summary['run_id']}'",
-              highlight=False)
+    out.print(
+        f"Quarantine: table ferryman_quarantine, run_id = '{summary['run_id']}'", highlight=False
+    )
     out.print(f"Status:     ferryman status {summary['run_id']}", highlight=False)
 
 
 @app.command()
 def status(
-    run_id: Annotated[str | None, typer.Argument(help="A run id; the latest runs if omitted.")]
-    = None,
-    project: ProjectOpt = Path("."),
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run id; the latest runs if omitted.")
+    ] = None,
+    project: ProjectOpt = Path(),
     json_: JsonOpt = False,
 ) -> None:
     """Show the latest runs, or one run with its per-table counts."""
@@ -163,8 +170,14 @@ def status(
     for col in ("state", "started", "tables", "loaded", "quarantined"):
         table.add_column(col)
     for r in doc["runs"]:
-        table.add_row(r["run_id"], r["state"], str(r["started_at"])[:19], str(len(r["tables"])),
-                      f"{r['loaded']:,}", f"{r['quarantined']:,}")
+        table.add_row(
+            r["run_id"],
+            r["state"],
+            str(r["started_at"])[:19],
+            str(len(r["tables"])),
+            f"{r['loaded']:,}",
+            f"{r['quarantined']:,}",
+        )
     out.print(table)
 
 

@@ -33,7 +33,8 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
     """The control tables' definitions (one MetaData per target schema)."""
     md = sa.MetaData(schema=schema)
     sa.Table(
-        f"{PREFIX}runs", md,
+        f"{PREFIX}runs",
+        md,
         sa.Column("run_id", sa.String(40), primary_key=True),
         sa.Column("mode", sa.String(20), nullable=False),
         sa.Column("state", sa.String(20), nullable=False),
@@ -47,7 +48,8 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("summary", sa.Text),
     )
     sa.Table(
-        f"{PREFIX}batches", md,
+        f"{PREFIX}batches",
+        md,
         sa.Column("run_id", sa.String(40), primary_key=True),
         sa.Column("table_name", sa.String(128), primary_key=True),
         sa.Column("batch_no", sa.Integer, primary_key=True, autoincrement=False),
@@ -61,9 +63,14 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("committed_at", sa.DateTime, nullable=False),
     )
     sa.Table(
-        f"{PREFIX}quarantine", md,
-        sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True,
-                  autoincrement=True),
+        f"{PREFIX}quarantine",
+        md,
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+            primary_key=True,
+            autoincrement=True,
+        ),
         sa.Column("run_id", sa.String(40), nullable=False, index=True),
         sa.Column("table_name", sa.String(128), nullable=False),
         sa.Column("batch_no", sa.Integer, nullable=False),
@@ -133,25 +140,43 @@ class Ledger:
     # --- runs -----------------------------------------------------------------------------
 
     def start_run(
-        self, run_id: str, mode: str, project: str, digest: str, tables: Sequence[str],
+        self,
+        run_id: str,
+        mode: str,
+        project: str,
+        digest: str,
+        tables: Sequence[str],
         flow_run_id: str | None,
     ) -> None:
         with self.engine.begin() as conn:
-            conn.execute(self.runs.insert().values(
-                run_id=run_id, mode=mode, state="running", project=project,
-                started_at=_now(), specs_digest=digest, tables=json.dumps(list(tables)),
-                flow_run_id=flow_run_id,
-            ))
+            conn.execute(
+                self.runs.insert().values(
+                    run_id=run_id,
+                    mode=mode,
+                    state="running",
+                    project=project,
+                    started_at=_now(),
+                    specs_digest=digest,
+                    tables=json.dumps(list(tables)),
+                    flow_run_id=flow_run_id,
+                )
+            )
 
     def finish_run(
         self, run_id: str, state: str, summary: dict[str, Any], error: str | None = None
     ) -> None:
         assert state in RUN_STATES, state
         with self.engine.begin() as conn:
-            conn.execute(self.runs.update().where(self.runs.c.run_id == run_id).values(
-                state=state, finished_at=_now(), summary=json.dumps(summary, default=str),
-                error=error,
-            ))
+            conn.execute(
+                self.runs.update()
+                .where(self.runs.c.run_id == run_id)
+                .values(
+                    state=state,
+                    finished_at=_now(),
+                    summary=json.dumps(summary, default=str),
+                    error=error,
+                )
+            )
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self.engine.connect() as conn:
@@ -161,8 +186,9 @@ class Ledger:
     def list_runs(self, limit: int = 20) -> list[RunRecord]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(self.runs).order_by(self.runs.c.started_at.desc(),
-                                              self.runs.c.run_id.desc()).limit(limit)
+                sa.select(self.runs)
+                .order_by(self.runs.c.started_at.desc(), self.runs.c.run_id.desc())
+                .limit(limit)
             ).all()
         return [_run_record(r) for r in rows]
 
@@ -170,26 +196,41 @@ class Ledger:
 
     def record_batch(self, conn: Connection, run_id: str, rec: BatchRecord) -> None:
         """Write the checkpoint row; call inside the batch's own transaction."""
-        conn.execute(self.batches.insert().values(
-            run_id=run_id, table_name=rec.table, batch_no=rec.batch_no,
-            start_rows=rec.start_rows, end_position=json.dumps(rec.end.to_json()),
-            rows_read=rec.read, rows_loaded=rec.loaded, rows_quarantined=rec.quarantined,
-            rows_filtered=rec.filtered, seconds=rec.seconds, committed_at=_now(),
-        ))
+        conn.execute(
+            self.batches.insert().values(
+                run_id=run_id,
+                table_name=rec.table,
+                batch_no=rec.batch_no,
+                start_rows=rec.start_rows,
+                end_position=json.dumps(rec.end.to_json()),
+                rows_read=rec.read,
+                rows_loaded=rec.loaded,
+                rows_quarantined=rec.quarantined,
+                rows_filtered=rec.filtered,
+                seconds=rec.seconds,
+                committed_at=_now(),
+            )
+        )
 
     def batches_of(self, run_id: str, table: str | None = None) -> list[BatchRecord]:
         q = sa.select(self.batches).where(self.batches.c.run_id == run_id)
         if table is not None:
             q = q.where(self.batches.c.table_name == table)
         with self.engine.connect() as conn:
-            rows = conn.execute(q.order_by(self.batches.c.table_name,
-                                           self.batches.c.batch_no)).all()
+            rows = conn.execute(
+                q.order_by(self.batches.c.table_name, self.batches.c.batch_no)
+            ).all()
         return [
             BatchRecord(
-                table=r.table_name, batch_no=r.batch_no, start_rows=r.start_rows,
-                end=Position.from_json(json.loads(r.end_position)), read=r.rows_read,
-                loaded=r.rows_loaded, quarantined=r.rows_quarantined,
-                filtered=r.rows_filtered, seconds=r.seconds,
+                table=r.table_name,
+                batch_no=r.batch_no,
+                start_rows=r.start_rows,
+                end=Position.from_json(json.loads(r.end_position)),
+                read=r.rows_read,
+                loaded=r.rows_loaded,
+                quarantined=r.rows_quarantined,
+                filtered=r.rows_filtered,
+                seconds=r.seconds,
             )
             for r in rows
         ]
@@ -197,18 +238,27 @@ class Ledger:
     # --- quarantine -----------------------------------------------------------------------
 
     def record_quarantine(
-        self, conn: Connection, run_id: str, table: str, batch_no: int,
-        rejects: Iterable[Reject], source_rows: dict[int, dict[str, Any]],
+        self,
+        conn: Connection,
+        run_id: str,
+        table: str,
+        batch_no: int,
+        rejects: Iterable[Reject],
+        source_rows: dict[int, dict[str, Any]],
     ) -> int:
         """Write one quarantine row per reject; returns how many were written."""
         now = _now()
         rows = [
             {
-                "run_id": run_id, "table_name": table, "batch_no": batch_no,
-                "source_position": r.position[:500], "column_name": r.column,
-                "raw_value": r.raw_value, "rule": r.rule[:200], "message": r.message,
-                "source_row": json.dumps(source_rows.get(r.row), default=str,
-                                         ensure_ascii=False),
+                "run_id": run_id,
+                "table_name": table,
+                "batch_no": batch_no,
+                "source_position": r.position[:500],
+                "column_name": r.column,
+                "raw_value": r.raw_value,
+                "rule": r.rule[:200],
+                "message": r.message,
+                "source_row": json.dumps(source_rows.get(r.row), default=str, ensure_ascii=False),
                 "created_at": now,
             }
             for r in rejects
@@ -227,9 +277,15 @@ class Ledger:
 
 def _run_record(row: Any) -> RunRecord:
     return RunRecord(
-        run_id=row.run_id, mode=row.mode, state=row.state, project=row.project,
-        started_at=row.started_at, finished_at=row.finished_at,
-        specs_digest=row.specs_digest, tables=json.loads(row.tables),
-        flow_run_id=row.flow_run_id, error=row.error,
+        run_id=row.run_id,
+        mode=row.mode,
+        state=row.state,
+        project=row.project,
+        started_at=row.started_at,
+        finished_at=row.finished_at,
+        specs_digest=row.specs_digest,
+        tables=json.loads(row.tables),
+        flow_run_id=row.flow_run_id,
+        error=row.error,
         summary=json.loads(row.summary) if row.summary else None,
     )

@@ -96,17 +96,32 @@ def process_batch(
         all_rejects = [*batch.rejects, *rejects]
         quarantined = len(batch.rejects) + len({r.row for r in rejects})
         outcome_ = BatchOutcome(
-            table=job.table, batch_no=batch_no, read=batch.rows_read, loaded=loaded,
-            quarantined=quarantined, filtered=mapped.filtered,
-            seconds=time.perf_counter() - started, rules=_count_rules(all_rejects),
+            table=job.table,
+            batch_no=batch_no,
+            read=batch.rows_read,
+            loaded=loaded,
+            quarantined=quarantined,
+            filtered=mapped.filtered,
+            seconds=time.perf_counter() - started,
+            rules=_count_rules(all_rejects),
             warnings=warnings,
         )
         _check_accounting(outcome_)
-        ledger.record_batch(conn, run_id, BatchRecord(
-            table=job.table, batch_no=batch_no, start_rows=batch.start.rows, end=batch.end,
-            read=outcome_.read, loaded=loaded, quarantined=quarantined,
-            filtered=mapped.filtered, seconds=outcome_.seconds,
-        ))
+        ledger.record_batch(
+            conn,
+            run_id,
+            BatchRecord(
+                table=job.table,
+                batch_no=batch_no,
+                start_rows=batch.start.rows,
+                end=batch.end,
+                read=outcome_.read,
+                loaded=loaded,
+                quarantined=quarantined,
+                filtered=mapped.filtered,
+                seconds=outcome_.seconds,
+            ),
+        )
     return outcome_
 
 
@@ -134,7 +149,9 @@ def _describe_key(columns: Sequence[str], values: tuple[Any, ...]) -> str:
     return ", ".join(f"{c}={v!r}" for c, v in zip(columns, values, strict=True))
 
 
-def _duplicate_keys(spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table) -> list[Reject]:
+def _duplicate_keys(
+    spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table
+) -> list[Reject]:
     """Rows whose key repeats an earlier row of this batch, or a row already in the table.
 
     The first row read wins; later ones are quarantined rather than overwriting it
@@ -157,14 +174,22 @@ def _duplicate_keys(spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Ta
         else:
             seen[key] = pos
             continue
-        rejects.append(Reject(
-            row=idx, position=pos, column=",".join(spec.key), raw_value=_describe_key(spec.key, key),
-            rule="duplicate_key", message=f"key {_describe_key(spec.key, key)} {why}",
-        ))
+        rejects.append(
+            Reject(
+                row=idx,
+                position=pos,
+                column=",".join(spec.key),
+                raw_value=_describe_key(spec.key, key),
+                rule="duplicate_key",
+                message=f"key {_describe_key(spec.key, key)} {why}",
+            )
+        )
     return rejects
 
 
-def _missing_parents(spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table) -> list[Reject]:
+def _missing_parents(
+    spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table
+) -> list[Reject]:
     """Rows whose foreign key has no parent row in the target: quarantined with the key and
     the missing parent, instead of the database rejecting the whole batch."""
     rejects: list[Reject] = []
@@ -185,18 +210,27 @@ def _orphans(fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table) -> li
         [dict(zip(fk.parent_columns, k, strict=True)) for k in set(candidates)],
         schema=values.schema,
     )
-    found = set(_key_tuples(target.existing_keys(conn, fk.parent_table, fk.parent_columns, probe),
-                            fk.parent_columns))
+    found = set(
+        _key_tuples(
+            target.existing_keys(conn, fk.parent_table, fk.parent_columns, probe), fk.parent_columns
+        )
+    )
     rejects = []
-    for key, idx, pos in zip(keys, rows.column(ROW_INDEX).to_pylist(),
-                             rows.column(ROW_POSITION).to_pylist(), strict=True):
+    for key, idx, pos in zip(
+        keys, rows.column(ROW_INDEX).to_pylist(), rows.column(ROW_POSITION).to_pylist(), strict=True
+    ):
         if all(v is not None for v in key) and key not in found:
-            rejects.append(Reject(
-                row=idx, position=pos, column=",".join(fk.columns),
-                raw_value=_describe_key(fk.columns, key), rule="foreign_key",
-                message=f"{_describe_key(fk.columns, key)} has no parent row in"
-                f" {fk.references}",
-            ))
+            rejects.append(
+                Reject(
+                    row=idx,
+                    position=pos,
+                    column=",".join(fk.columns),
+                    raw_value=_describe_key(fk.columns, key),
+                    rule="foreign_key",
+                    message=f"{_describe_key(fk.columns, key)} has no parent row in"
+                    f" {fk.references}",
+                )
+            )
     return rejects
 
 

@@ -40,10 +40,18 @@ def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
     return False
 
 
-@task(name="load-batch", cache_policy=NO_CACHE, retries=3, retry_delay_seconds=[1, 5, 15],
-      retry_condition_fn=_retry_transient, persist_result=False, log_prints=False)
-def load_batch(prepared: Prepared, job: TableJob, run_id: str, batch: Batch,
-               batch_no: int) -> BatchOutcome:
+@task(
+    name="load-batch",
+    cache_policy=NO_CACHE,
+    retries=3,
+    retry_delay_seconds=[1, 5, 15],
+    retry_condition_fn=_retry_transient,
+    persist_result=False,
+    log_prints=False,
+)
+def load_batch(
+    prepared: Prepared, job: TableJob, run_id: str, batch: Batch, batch_no: int
+) -> BatchOutcome:
     return process_batch(job, prepared.target, prepared.ledger, run_id, batch, batch_no)
 
 
@@ -54,12 +62,17 @@ def migrate_table(prepared: Prepared, job: TableJob, run_id: str) -> TableSummar
     started = time.perf_counter()
     summary = TableSummary(table=job.table, source=job.source.describe(job.stream))
     for number, batch in enumerate(job.source.read_batches(job.stream, job.batch_size)):
-        outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)
+        outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)  # type: ignore[call-overload]
         summary.add(outcome)
         logger.info(
             "%s batch %d: read %d, loaded %d, quarantined %d, filtered %d (%.2fs)",
-            job.table, number, outcome.read, outcome.loaded, outcome.quarantined,
-            outcome.filtered, outcome.seconds,
+            job.table,
+            number,
+            outcome.read,
+            outcome.loaded,
+            outcome.quarantined,
+            outcome.filtered,
+            outcome.seconds,
         )
         for w in outcome.warnings:
             logger.warning("%s batch %d: %s", job.table, number, w)
@@ -68,8 +81,9 @@ def migrate_table(prepared: Prepared, job: TableJob, run_id: str) -> TableSummar
 
 
 @flow(name="migrate", persist_result=False, validate_parameters=False, log_prints=False)
-def migrate(project_dir: str = ".", tables: list[str] | None = None,
-            batch_size: int | None = None) -> dict[str, Any]:
+def migrate(
+    project_dir: str = ".", tables: list[str] | None = None, batch_size: int | None = None
+) -> dict[str, Any]:
     """Migrate every table of the project (or the ones named) into its target.
 
     Returns the run summary (also written as JSON and HTML reports, and published as a
@@ -87,16 +101,23 @@ def _run(prepared: Prepared) -> RunSummary:
     run_id = new_run_id()
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     plan = prepared.plan
-    prepared.ledger.start_run(run_id, "run", prepared.project.spec.name, plan.digest(),
-                              plan.tables, flow_run_id)
-    summary = RunSummary(run_id=run_id, project=prepared.project.spec.name,
-                         target=prepared.target.describe(), flow_run_id=flow_run_id)
-    logger.info("run %s: %d table(s) in order %s", run_id, len(plan.tables),
-                " -> ".join(plan.tables))
+    prepared.ledger.start_run(
+        run_id, "run", prepared.project.spec.name, plan.digest(), plan.tables, flow_run_id
+    )
+    summary = RunSummary(
+        run_id=run_id,
+        project=prepared.project.spec.name,
+        target=prepared.target.describe(),
+        flow_run_id=flow_run_id,
+    )
+    logger.info(
+        "run %s: %d table(s) in order %s", run_id, len(plan.tables), " -> ".join(plan.tables)
+    )
     failure: BaseException | None = None
     try:
         for job in prepared.jobs:
-            summary.tables.append(migrate_table(quote(prepared), quote(job), run_id))
+            table = migrate_table(quote(prepared), quote(job), run_id)  # type: ignore[call-overload]
+            summary.tables.append(table)
         summary.state = "succeeded"
     except GateFailed as err:
         summary.state, summary.error, failure = "stopped_by_gate", str(err), err

@@ -47,8 +47,18 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
     files: dict[str, Path] = {}
     positions: dict[str, PositionMap] = {}
     if not project.specs_dir.is_dir():
-        raise SpecError([*issues, SpecIssue(project.display(project.file), 1, 1, "specs",
-                                            f"folder {project.specs_dir} does not exist")])
+        raise SpecError(
+            [
+                *issues,
+                SpecIssue(
+                    project.display(project.file),
+                    1,
+                    1,
+                    "specs",
+                    f"folder {project.specs_dir} does not exist",
+                ),
+            ]
+        )
     for path in _spec_files(project.specs_dir):
         try:
             spec, pos = load_spec_with_positions(path, display_path=project.display(path))
@@ -56,9 +66,16 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
             issues.extend(err.issues)
             continue
         if spec.target in specs:
-            issues.append(_at(project, path, pos, ("target",),
-                              f"table {spec.target!r} is also produced by"
-                              f" {project.display(files[spec.target])}; one spec per table"))
+            issues.append(
+                _at(
+                    project,
+                    path,
+                    pos,
+                    ("target",),
+                    f"table {spec.target!r} is also produced by"
+                    f" {project.display(files[spec.target])}; one spec per table",
+                )
+            )
             continue
         specs[spec.target], files[spec.target], positions[spec.target] = spec, path, pos
     suites: dict[str, SuiteSpec] = {}
@@ -73,39 +90,74 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
     issues.extend(cycle_issues)
     unknown = [t for t in tables if t not in specs]
     for t in unknown:
-        issues.append(SpecIssue(project.display(project.specs_dir), 1, 1, "",
-                                f"no spec produces table {t!r}.{did_you_mean(t, specs)}"))
+        issues.append(
+            SpecIssue(
+                project.display(project.specs_dir),
+                1,
+                1,
+                "",
+                f"no spec produces table {t!r}.{did_you_mean(t, specs)}",
+            )
+        )
     if issues:
         raise SpecError(issues)
     chosen = [specs[t] for t in order if not tables or t in tables]
-    return Plan(project, chosen, suites, {s.target: files[s.target] for s in chosen},
-                {s.target: positions[s.target] for s in chosen})
+    return Plan(
+        project,
+        chosen,
+        suites,
+        {s.target: files[s.target] for s in chosen},
+        {s.target: positions[s.target] for s in chosen},
+    )
 
 
-def _at(project: Project, path: Path, pos: PositionMap, loc: tuple[Hashable, ...],
-        message: str) -> SpecIssue:
+def _at(
+    project: Project, path: Path, pos: PositionMap, loc: tuple[Hashable, ...], message: str
+) -> SpecIssue:
     line, col = pos.value(loc)
     return SpecIssue(project.display(path), line, col, pos.format(loc), message)
 
 
-def _check_spec(project: Project, spec: MappingSpec, path: Path, pos: PositionMap,
-                suites: dict[str, SuiteSpec]) -> list[SpecIssue]:
+def _check_spec(
+    project: Project, spec: MappingSpec, path: Path, pos: PositionMap, suites: dict[str, SuiteSpec]
+) -> list[SpecIssue]:
     issues = []
     conns = project.spec.connections
     if spec.source.connection not in conns:
-        issues.append(_at(project, path, pos, ("source", "connection"),
-                          f"unknown connection {spec.source.connection!r}."
-                          f"{did_you_mean(spec.source.connection, conns)}"
-                          f" Connections are defined in {project.display(project.file)}"))
+        issues.append(
+            _at(
+                project,
+                path,
+                pos,
+                ("source", "connection"),
+                f"unknown connection {spec.source.connection!r}."
+                f"{did_you_mean(spec.source.connection, conns)}"
+                f" Connections are defined in {project.display(project.file)}",
+            )
+        )
     if spec.mode not in SUPPORTED_MODES:
-        issues.append(_at(project, path, pos, ("mode",),
-                          f"write mode {spec.mode!r} is not available in this version;"
-                          f" use {' or '.join(SUPPORTED_MODES)}"))
+        issues.append(
+            _at(
+                project,
+                path,
+                pos,
+                ("mode",),
+                f"write mode {spec.mode!r} is not available in this version;"
+                f" use {' or '.join(SUPPORTED_MODES)}",
+            )
+        )
     for i, name in enumerate(spec.suites):
         if name not in suites:
-            issues.append(_at(project, path, pos, ("suites", i),
-                              f"unknown suite {name!r}.{did_you_mean(name, suites)}"
-                              f" Suites are files in {project.display(project.suites_dir)}"))
+            issues.append(
+                _at(
+                    project,
+                    path,
+                    pos,
+                    ("suites", i),
+                    f"unknown suite {name!r}.{did_you_mean(name, suites)}"
+                    f" Suites are files in {project.display(project.suites_dir)}",
+                )
+            )
     return issues
 
 
@@ -114,16 +166,23 @@ def check_columns(plan: Plan, columns_of: dict[str, Iterable[str]]) -> list[Spec
     issues: list[SpecIssue] = []
     for spec in plan.specs:
         if spec.target in columns_of:
-            issues.extend(check_source_columns(
-                spec, columns_of[spec.target],
-                display_path=plan.project.display(plan.files[spec.target]),
-                positions=plan.positions[spec.target],
-            ))
+            issues.extend(
+                check_source_columns(
+                    spec,
+                    columns_of[spec.target],
+                    display_path=plan.project.display(plan.files[spec.target]),
+                    positions=plan.positions[spec.target],
+                )
+            )
     return issues
 
 
-def _order(project: Project, specs: dict[str, MappingSpec], files: dict[str, Path],
-           positions: dict[str, PositionMap]) -> tuple[list[str], list[SpecIssue]]:
+def _order(
+    project: Project,
+    specs: dict[str, MappingSpec],
+    files: dict[str, Path],
+    positions: dict[str, PositionMap],
+) -> tuple[list[str], list[SpecIssue]]:
     """Tables in dependency order (Kahn, alphabetical among equals); a cycle is an issue
     that names it. Dependencies on tables no spec produces are taken as already there."""
     deps = {t: {d for d in s.dependencies if d in specs} for t, s in specs.items()}
@@ -143,9 +202,17 @@ def _order(project: Project, specs: dict[str, MappingSpec], files: dict[str, Pat
         return order, []
     cycle = _find_cycle(remaining)
     first = cycle[0]
-    return order, [_at(project, files[first], positions[first], ("depends_on",),
-                       "load order has a cycle: " + " -> ".join([*cycle, first])
-                       + "; remove one dependency (load that table in a later run)")]
+    return order, [
+        _at(
+            project,
+            files[first],
+            positions[first],
+            ("depends_on",),
+            "load order has a cycle: "
+            + " -> ".join([*cycle, first])
+            + "; remove one dependency (load that table in a later run)",
+        )
+    ]
 
 
 def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
@@ -155,4 +222,4 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
     while node not in path:
         path.append(node)
         node = sorted(graph[node])[0]
-    return path[path.index(node):]
+    return path[path.index(node) :]

@@ -171,10 +171,13 @@ class Project:
                     loc = (*base, *e["loc"])
                     issues.append(self._issue(disp, loc, self.mask(e["msg"])))
         if self.spec.target not in self.spec.connections:
-            issues.append(self._issue(
-                disp, ("target",),
-                f"target connection {self.spec.target!r} is not defined under connections",
-            ))
+            issues.append(
+                self._issue(
+                    disp,
+                    ("target",),
+                    f"target connection {self.spec.target!r} is not defined under connections",
+                )
+            )
         return issues
 
     def _issue(self, disp: str, path: tuple[Hashable, ...], message: str) -> SpecIssue:
@@ -186,10 +189,20 @@ def load_project(root: Path) -> Project:
     """Load ferryman.yaml from `root`; raises SpecError with positioned issues."""
     file = root / PROJECT_FILE
     if not file.is_file():
-        raise SpecError([SpecIssue(str(file), 1, 1, "", (
-            f"no {PROJECT_FILE} here; run ferryman in a project folder, pass --project DIR,"
-            " or create one with `ferryman init DIR`"
-        ))])
+        raise SpecError(
+            [
+                SpecIssue(
+                    str(file),
+                    1,
+                    1,
+                    "",
+                    (
+                        f"no {PROJECT_FILE} here; run ferryman in a project folder"
+                        " or pass --project DIR"
+                    ),
+                )
+            ]
+        )
     display = _display(file)
     spec = load_yaml_model(file, ProjectSpec, display_path=display)
     _, positions = load_yaml(file, display_path=display)

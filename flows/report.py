@@ -44,10 +44,16 @@ class TableSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "table": self.table, "source": self.source, "read": self.read,
-            "loaded": self.loaded, "quarantined": self.quarantined, "filtered": self.filtered,
-            "batches": self.batches, "seconds": round(self.seconds, 3),
-            "balanced": self.balanced, "quarantine_rules": dict(sorted(self.rules.items())),
+            "table": self.table,
+            "source": self.source,
+            "read": self.read,
+            "loaded": self.loaded,
+            "quarantined": self.quarantined,
+            "filtered": self.filtered,
+            "batches": self.batches,
+            "seconds": round(self.seconds, 3),
+            "balanced": self.balanced,
+            "quarantine_rules": dict(sorted(self.rules.items())),
             "warnings": self.warnings,
         }
 
@@ -74,10 +80,16 @@ class RunSummary:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "run_id": self.run_id, "project": self.project, "mode": self.mode,
-            "state": self.state, "target": self.target, "flow_run_id": self.flow_run_id,
-            "started_at": self.started_at, "finished_at": self.finished_at,
-            "seconds": round(self.seconds, 3), "error": self.error,
+            "run_id": self.run_id,
+            "project": self.project,
+            "mode": self.mode,
+            "state": self.state,
+            "target": self.target,
+            "flow_run_id": self.flow_run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "seconds": round(self.seconds, 3),
+            "error": self.error,
             "report": self.report_path,
             "tables": {t.table: t.to_json() for t in self.tables},
         }
@@ -106,8 +118,17 @@ _COLUMNS = ("table", "read", "loaded", "quarantined", "filtered", "batches", "se
 def summary_rows(summary: RunSummary) -> list[list[str]]:
     rows = []
     for t in summary.tables:
-        rows.append([t.table, str(t.read), str(t.loaded), str(t.quarantined), str(t.filtered),
-                     str(t.batches), f"{t.seconds:.1f}"])
+        rows.append(
+            [
+                t.table,
+                str(t.read),
+                str(t.loaded),
+                str(t.quarantined),
+                str(t.filtered),
+                str(t.batches),
+                f"{t.seconds:.1f}",
+            ]
+        )
     return rows
 
 
@@ -119,7 +140,8 @@ def render_html(summary: RunSummary) -> str:
     )
     rules = "".join(
         f"<tr><td>{e(t.table)}</td><td>{e(rule)}</td><td>{n}</td></tr>"
-        for t in summary.tables for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
+        for t in summary.tables
+        for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
     )
     error = f"<p class=error>{e(summary.error)}</p>" if summary.error else ""
     return f"""<!doctype html>

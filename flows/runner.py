@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -67,22 +68,30 @@ def open_sources(project: Project, specs: list[MappingSpec]) -> dict[str, Source
     return sources
 
 
-def check_project(project_dir: Path, tables: list[str] | None = None,
-                  read_sources: bool = True) -> tuple[Project, Plan, dict[str, Source]]:
+def check_project(
+    project_dir: Path, tables: list[str] | None = None, read_sources: bool = True
+) -> tuple[Project, Plan, dict[str, Source]]:
     """Load everything and check it, reading source columns; raises SpecError."""
     project = load_project(project_dir)
     plan = load_plan(project, tables or [])
     sources = open_sources(project, plan.specs) if read_sources else {}
     if read_sources:
-        columns = {}
+        columns: dict[str, Iterable[str]] = {}
         issues: list[SpecIssue] = []
         for spec in plan.specs:
             try:
                 columns[spec.target] = sources[spec.source.connection].columns(spec.source.stream)
             except ConnectorError as err:
                 line, col = plan.positions[spec.target].value(("source",))
-                issues.append(SpecIssue(project.display(plan.files[spec.target]), line, col,
-                                        "source", project.mask(str(err))))
+                issues.append(
+                    SpecIssue(
+                        project.display(plan.files[spec.target]),
+                        line,
+                        col,
+                        "source",
+                        project.mask(str(err)),
+                    )
+                )
         issues.extend(check_columns(plan, columns))
         if issues:
             for s in sources.values():
@@ -91,8 +100,12 @@ def check_project(project_dir: Path, tables: list[str] | None = None,
     return project, plan, sources
 
 
-def prepare(project_dir: Path, tables: list[str] | None = None,
-            batch_size: int | None = None, install: bool = True) -> Prepared:
+def prepare(
+    project_dir: Path,
+    tables: list[str] | None = None,
+    batch_size: int | None = None,
+    install: bool = True,
+) -> Prepared:
     """Check the project, connect to the target, and build the jobs. Raises SpecError
     (exit 2), ConnectorError (exit 1) or UsageError (exit 2). With install=False nothing
     is written (no table created): a preflight."""
@@ -133,10 +146,15 @@ def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: 
             if problems:
                 pos = plan.positions[job.table]
                 line, col = pos.value(("target",))
-                issues.append(SpecIssue(
-                    plan.project.display(plan.files[job.table]), line, col, "target",
-                    f"existing table {job.table!r} in {target.describe()} does not fit the"
-                    f" spec: {'; '.join(problems)}. Fix the spec or migrate the table first",
-                ))
+                issues.append(
+                    SpecIssue(
+                        plan.project.display(plan.files[job.table]),
+                        line,
+                        col,
+                        "target",
+                        f"existing table {job.table!r} in {target.describe()} does not fit the"
+                        f" spec: {'; '.join(problems)}. Fix the spec or migrate the table first",
+                    )
+                )
     if issues:
         raise SpecError(issues)

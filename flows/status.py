@@ -31,16 +31,27 @@ def run_status(project_dir: Path, run_id: str) -> dict[str, Any]:
     try:
         run = ledger.get_run(run_id) if ledger.exists() else None
         if run is None:
-            raise LookupError(f"no run {run_id!r} in {target.describe()}; `ferryman status`"
-                              " lists the runs")
+            raise LookupError(
+                f"no run {run_id!r} in {target.describe()}; `ferryman status` lists the runs"
+            )
         doc: dict[str, Any] = dict(run.summary or {})
         doc.update(run_id=run.run_id, state=run.state, error=run.error)
         tables: dict[str, Any] = doc.setdefault("tables", {})
         # The ledger's batches are the truth for a run that died before writing its summary.
         for b in ledger.batches_of(run_id):
-            t = tables.setdefault(b.table, {"table": b.table, "read": 0, "loaded": 0,
-                                            "quarantined": 0, "filtered": 0, "batches": 0,
-                                            "seconds": 0.0, "quarantine_rules": {}})
+            t = tables.setdefault(
+                b.table,
+                {
+                    "table": b.table,
+                    "read": 0,
+                    "loaded": 0,
+                    "quarantined": 0,
+                    "filtered": 0,
+                    "batches": 0,
+                    "seconds": 0.0,
+                    "quarantine_rules": {},
+                },
+            )
             if run.summary is None:
                 t["read"] += b.read
                 t["loaded"] += b.loaded
@@ -59,8 +70,12 @@ def run_status(project_dir: Path, run_id: str) -> dict[str, Any]:
 def _brief(r: RunRecord) -> dict[str, Any]:
     tables = (r.summary or {}).get("tables", {})
     return {
-        "run_id": r.run_id, "state": r.state, "mode": r.mode, "started_at": r.started_at,
-        "finished_at": r.finished_at, "tables": r.tables,
+        "run_id": r.run_id,
+        "state": r.state,
+        "mode": r.mode,
+        "started_at": r.started_at,
+        "finished_at": r.finished_at,
+        "tables": r.tables,
         "loaded": sum(t.get("loaded", 0) for t in tables.values()),
         "quarantined": sum(t.get("quarantined", 0) for t in tables.values()),
     }

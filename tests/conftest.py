@@ -38,9 +38,10 @@ def _reachable(url: str) -> str | None:
     try:
         with engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
-        return None
     except Exception as err:  # noqa: BLE001 - any failure means "not available"
         return str(err).splitlines()[0]
+    else:
+        return None
     finally:
         engine.dispose()
 

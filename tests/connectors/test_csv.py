@@ -13,14 +13,22 @@ from connectors.csv.source import CsvSource
 from connectors.errors import TerminalError
 
 
-
 def _spectrum_cases(datasets: Path) -> list[str]:
     return sorted(p.stem for p in (datasets / "csv-spectrum" / "csvs").glob("*.csv"))
 
 
 SPECTRUM = [
-    "comma_in_quotes", "empty", "empty_crlf", "escaped_quotes", "json", "newlines",
-    "newlines_crlf", "quotes_and_newlines", "simple", "simple_crlf", "utf8",
+    "comma_in_quotes",
+    "empty",
+    "empty_crlf",
+    "escaped_quotes",
+    "json",
+    "newlines",
+    "newlines_crlf",
+    "quotes_and_newlines",
+    "simple",
+    "simple_crlf",
+    "utf8",
 ]
 
 
@@ -49,7 +57,7 @@ def _write(tmp_path: Path, name: str, data: bytes) -> CsvSource:
 
 
 def test_cp1252_is_decoded_and_values_stay_text(tmp_path: Path) -> None:
-    data = "CODE,DESCR,PRICE\r\n0012,\"Écran 27\"\" – €\",\"1,299.00\"\r\n".encode("cp1252")
+    data = 'CODE,DESCR,PRICE\r\n0012,"Écran 27"" – €","1,299.00"\r\n'.encode("cp1252")
     src = _write(tmp_path, "P.CSV", data)
     (batch,) = list(src.read_batches("P.CSV", batch_size=10))
     assert batch.data.to_pylist() == [

@@ -12,7 +12,9 @@ def test_builtin_kinds_are_registered() -> None:
 
 
 def test_unknown_kind_suggests_the_closest() -> None:
-    with pytest.raises(RegistryError, match=r"unknown connector kind 'sqll'\. Did you mean 'sql'\?"):
+    with pytest.raises(
+        RegistryError, match=r"unknown connector kind 'sqll'\. Did you mean 'sql'\?"
+    ):
         CONNECTORS.get("sqll")
 
 
@@ -37,9 +39,7 @@ def test_entry_points_are_loaded_after_builtins(monkeypatch: pytest.MonkeyPatch)
         def load() -> ConnectorKind:
             return CONNECTORS.get("csv")
 
-    monkeypatch.setattr(
-        "connectors.registry.entry_points", lambda group: [FakeEntryPoint()]
-    )
+    monkeypatch.setattr("connectors.registry.entry_points", lambda group: [FakeEntryPoint()])
     reg = make_registry()
     assert reg.get("fake").name == "csv"
 
@@ -53,7 +53,10 @@ def test_did_you_mean_is_empty_for_nothing_close() -> None:
     [
         ("postgresql://bob:s3cret@db:5432/x", "postgresql://bob:***@db:5432/x"),
         ("mysql+pymysql://root:@h/x", "mysql+pymysql://root:***@h/x"),
-        ("postgresql://h/x?password=abc&sslmode=require", "postgresql://h/x?password=***&sslmode=require"),
+        (
+            "postgresql://h/x?password=abc&sslmode=require",
+            "postgresql://h/x?password=***&sslmode=require",
+        ),
         ("sqlite:///tmp/x.db", "sqlite:///tmp/x.db"),
     ],
 )

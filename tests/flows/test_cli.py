@@ -16,7 +16,11 @@ from tests.conftest import Database
 def ferryman(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "flows.cli", *args],
-        cwd=cwd, env={**os.environ, **env}, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=300,
         check=False,
     )
 
@@ -31,10 +35,12 @@ def _env(legacy: tuple[Path, dict[str, Any]], target_url: str) -> dict[str, str]
     }
 
 
-def test_check_accepts_the_demo_project(demo_project: Path, legacy: tuple[Path, dict[str, Any]],
-                                        sqlite_db: Database) -> None:
-    res = ferryman(["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url),
-                   demo_project)
+def test_check_accepts_the_demo_project(
+    demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
+) -> None:
+    res = ferryman(
+        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    )
     assert res.returncode == 0, res.stderr
     assert "load order: customers -> orders -> products -> order_lines" in res.stdout
 
@@ -49,8 +55,9 @@ def test_check_reports_every_bad_spec_problem_with_positions(
     text = text.replace("    from: CNTRY", "    from: CNTRYY")
     text = text.replace("    type: decimal(12,2)", "    type: decimal(12;2)")
     spec.write_text(text)
-    res = ferryman(["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url),
-                   demo_project)
+    res = ferryman(
+        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    )
     assert res.returncode == 2, res.stdout + res.stderr
     err = res.stderr
     assert "customers.yaml:" in err
@@ -62,18 +69,21 @@ def test_check_reports_every_bad_spec_problem_with_positions(
     assert len(lines) >= 3, err
     for ln in lines:
         file_, line, col, _ = ln.split(":", 3)
-        assert int(line) > 0 and int(col) > 0
+        assert int(line) > 0
+        assert int(col) > 0
 
 
-def test_check_names_a_missing_source_column(demo_project: Path,
-                                            legacy: tuple[Path, dict[str, Any]],
-                                            sqlite_db: Database) -> None:
+def test_check_names_a_missing_source_column(
+    demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
+) -> None:
     spec = demo_project / "mappings" / "specs" / "orders.yaml"
     spec.write_text(spec.read_text().replace("from: ORDDT", "from: ORDDTE"))
-    res = ferryman(["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url),
-                   demo_project)
+    res = ferryman(
+        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    )
     assert res.returncode == 2
-    assert "orders.yaml:" in res.stderr and "Did you mean 'ORDDT'?" in res.stderr
+    assert "orders.yaml:" in res.stderr
+    assert "Did you mean 'ORDDT'?" in res.stderr
 
 
 def test_run_against_unreachable_database_is_one_line_without_password(
@@ -91,8 +101,9 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
 ) -> None:
     env = _env(legacy, sqlite_db.url)
-    res = ferryman(["run", "--project", str(demo_project), "--json", "--batch-size", "700"],
-                   env, demo_project)
+    res = ferryman(
+        ["run", "--project", str(demo_project), "--json", "--batch-size", "700"], env, demo_project
+    )
     assert res.returncode == 0, res.stderr[-3000:]
     doc = json.loads(res.stdout)  # the whole of stdout is one JSON document
     assert doc["state"] == "succeeded"
@@ -101,19 +112,25 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
         assert {"read", "loaded", "quarantined", "filtered", "batches"} <= set(t)
     assert doc["tables"]["order_lines"]["batches"] > 1
     assert Path(doc["report"]).is_file()
-    status = ferryman(["status", doc["run_id"], "--project", str(demo_project), "--json"],
-                      env, demo_project)
+    status = ferryman(
+        ["status", doc["run_id"], "--project", str(demo_project), "--json"], env, demo_project
+    )
     assert status.returncode == 0, status.stderr
-    assert json.loads(status.stdout)["tables"]["customers"]["loaded"] == doc["tables"][
-        "customers"]["loaded"]
+    assert (
+        json.loads(status.stdout)["tables"]["customers"]["loaded"]
+        == doc["tables"]["customers"]["loaded"]
+    )
     listing = ferryman(["status", "--project", str(demo_project)], env, demo_project)
     assert doc["run_id"] in listing.stdout
 
 
-def test_status_of_unknown_run_is_a_usage_error(demo_project: Path,
-                                               legacy: tuple[Path, dict[str, Any]],
-                                               sqlite_db: Database) -> None:
-    res = ferryman(["status", "nope", "--project", str(demo_project)],
-                   _env(legacy, sqlite_db.url), demo_project)
+def test_status_of_unknown_run_is_a_usage_error(
+    demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
+) -> None:
+    res = ferryman(
+        ["status", "nope", "--project", str(demo_project)],
+        _env(legacy, sqlite_db.url),
+        demo_project,
+    )
     assert res.returncode == 2
     assert "no run 'nope'" in res.stderr

@@ -18,17 +18,27 @@ from tests.flows.conftest import point_at
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-LEGACY_TABLES = {"customers": "CUSTMAST", "orders": "ORDHDR", "order_lines": "ORDLIN",
-                 "products": "PRODUCTS"}
+LEGACY_TABLES = {
+    "customers": "CUSTMAST",
+    "orders": "ORDHDR",
+    "order_lines": "ORDLIN",
+    "products": "PRODUCTS",
+}
 
 
 def _quarantine(db: Database, run_id: str, table: str) -> list[dict[str, Any]]:
     with db.engine.connect() as conn:
-        rows = conn.execute(
-            sa.text("SELECT source_position, column_name, raw_value, rule, message, source_row"
-                    " FROM ferryman_quarantine WHERE run_id = :r AND table_name = :t"),
-            {"r": run_id, "t": table},
-        ).mappings().all()
+        rows = (
+            conn.execute(
+                sa.text(
+                    "SELECT source_position, column_name, raw_value, rule, message, source_row"
+                    " FROM ferryman_quarantine WHERE run_id = :r AND table_name = :t"
+                ),
+                {"r": run_id, "t": table},
+            )
+            .mappings()
+            .all()
+        )
     return [{**r, "source_row": json.loads(r["source_row"])} for r in rows]
 
 
@@ -47,7 +57,9 @@ def _count(db: Database, table: str) -> int:
 
 
 def test_demo_migration_accounts_for_every_row(
-    any_db: Database, demo_project: Path, legacy: tuple[Path, dict[str, Any]],
+    any_db: Database,
+    demo_project: Path,
+    legacy: tuple[Path, dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, manifest = legacy
@@ -65,9 +77,15 @@ def test_demo_migration_accounts_for_every_row(
     q = manifest["quarantine"]
     cascades = manifest["cascades"]
     customers = _quarantine(any_db, summary["run_id"], "customers")
-    assert _rowids(customers, "CUSTMAST", "duplicate_key") == set(q["CUSTMAST"]["duplicate_key"]["rowids"])
-    assert _rowids(customers, "CUSTMAST", "parse_date") == set(q["CUSTMAST"]["impossible_date"]["rowids"])
-    assert _rowids(customers, "CUSTMAST", "parse_number") == set(q["CUSTMAST"]["bad_number"]["rowids"])
+    assert _rowids(customers, "CUSTMAST", "duplicate_key") == set(
+        q["CUSTMAST"]["duplicate_key"]["rowids"]
+    )
+    assert _rowids(customers, "CUSTMAST", "parse_date") == set(
+        q["CUSTMAST"]["impossible_date"]["rowids"]
+    )
+    assert _rowids(customers, "CUSTMAST", "parse_number") == set(
+        q["CUSTMAST"]["bad_number"]["rowids"]
+    )
     assert _rowids(customers, "CUSTMAST", "expect_column_values_to_match_regex") == set(
         q["CUSTMAST"]["invalid_email"]["rowids"]
     )
@@ -91,7 +109,8 @@ def test_demo_migration_accounts_for_every_row(
     )
     fk_lines = {
         (e["source_row"]["ORDNO"], e["source_row"]["LINNO"])
-        for e in lines if e["rule"] == "foreign_key"
+        for e in lines
+        if e["rule"] == "foreign_key"
     }
     assert fk_lines == expected_orphans
     assert summary["tables"]["order_lines"]["quarantined"] == len(expected_orphans) + len(
@@ -102,7 +121,9 @@ def test_demo_migration_accounts_for_every_row(
 
 
 def test_demo_values_are_cleaned_as_the_manifest_says(
-    sqlite_db: Database, demo_project: Path, legacy: tuple[Path, dict[str, Any]],
+    sqlite_db: Database,
+    demo_project: Path,
+    legacy: tuple[Path, dict[str, Any]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     _, manifest = legacy
@@ -114,9 +135,13 @@ def test_demo_values_are_cleaned_as_the_manifest_says(
     for example in manifest["examples"]["CUSTMAST"]:
         clean = example["clean"]
         with sqlite_db.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(customers).where(customers.c.customer_id == int(example["key"]))
-            ).mappings().one()
+            row = (
+                conn.execute(
+                    sa.select(customers).where(customers.c.customer_id == int(example["key"]))
+                )
+                .mappings()
+                .one()
+            )
         assert row["first_name"] == clean["FNAME"]
         assert row["last_name"] == clean["LNAME"]
         assert row["full_name"] == f"{clean['FNAME']} {clean['LNAME']}"
@@ -130,9 +155,14 @@ def test_demo_values_are_cleaned_as_the_manifest_says(
     # null markers become NULL (declared, not silent): their rows load with a NULL email
     null_emails = manifest["cleanable"]["CUSTMAST"]["null_marker:EMAIL"]["keys"]
     with sqlite_db.engine.connect() as conn:
-        emails = conn.execute(
-            sa.select(customers.c.email).where(
-                customers.c.customer_id.in_([int(k) for k in null_emails])
+        emails = (
+            conn.execute(
+                sa.select(customers.c.email).where(
+                    customers.c.customer_id.in_([int(k) for k in null_emails])
+                )
             )
-        ).scalars().all()
-    assert len(emails) == len(null_emails) and all(e is None for e in emails)
+            .scalars()
+            .all()
+        )
+    assert len(emails) == len(null_emails)
+    assert all(e is None for e in emails)
