@@ -12,7 +12,7 @@ from flows.project import Project, digest_files
 from mappings.loader import check_source_columns, load_spec_with_positions
 from mappings.model import MappingSpec
 from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
-from validations.suites import SuiteSpec, load_suites
+from validations.suites import SuiteSpec, load_suites, suite_column_issues
 
 SUPPORTED_MODES = ("insert",)
 
@@ -81,7 +81,7 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
     suites: dict[str, SuiteSpec] = {}
     if project.suites_dir.is_dir():
         try:
-            suites = load_suites(project.suites_dir)
+            suites = load_suites(project.suites_dir, root=Path.cwd())
         except SpecError as err:
             issues.extend(err.issues)
     for target, spec in specs.items():
@@ -147,7 +147,9 @@ def _check_spec(
             )
         )
     for i, name in enumerate(spec.suites):
-        if name not in suites:
+        if name in suites:
+            issues.extend(suite_column_issues(suites[name], spec.fields))
+        else:
             issues.append(
                 _at(
                     project,
