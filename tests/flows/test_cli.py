@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -106,6 +108,7 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
     )
     assert res.returncode == 0, res.stderr[-3000:]
     doc = json.loads(res.stdout)  # the whole of stdout is one JSON document
+    _assert_server_stopped(res.stderr)
     assert doc["state"] == "succeeded"
     for t in doc["tables"].values():
         assert t["read"] == t["loaded"] + t["quarantined"] + t["filtered"]
@@ -122,6 +125,15 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
     )
     listing = ferryman(["status", "--project", str(demo_project)], env, demo_project)
     assert doc["run_id"] in listing.stdout
+
+
+def _assert_server_stopped(stderr: str) -> None:
+    """Prefect's temporary API server must not outlive the run that started it."""
+    match = re.search(r"Starting temporary server on http://127\.0\.0\.1:(\d+)", stderr)
+    assert match, "the run should say where its temporary Prefect server listened"
+    with socket.socket() as sock:
+        sock.settimeout(2)
+        assert sock.connect_ex(("127.0.0.1", int(match.group(1)))) != 0, "server still up"
 
 
 def test_status_of_unknown_run_is_a_usage_error(
