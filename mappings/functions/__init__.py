@@ -1,0 +1,130 @@
+"""Transform functions: the registry, the built-ins, and validation of a step's arguments.
+
+The built-ins are registered explicitly from the one list below; plugins come from the
+entry-point group `ferryman.functions` (an entry point names a TransformFunction subclass
+or instance). Unknown names fail with a did-you-mean, duplicates raise.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from connectors.registry import Registry, RegistryError
+from mappings._arrow import StepResult
+from mappings.functions.base import (
+    DocExample,
+    NoArgs,
+    SingleInputFunction,
+    TextFunction,
+    TransformFunction,
+)
+from mappings.functions.combine import Coalesce, Concat
+from mappings.functions.lookup import Map
+from mappings.functions.parsing import ParseDate, ParseNumber, ParseTimestamp
+from mappings.functions.text import (
+    CollapseWhitespace,
+    Lower,
+    Replace,
+    Substring,
+    Title,
+    Trim,
+    Upper,
+)
+from mappings.model import Step
+
+__all__ = [
+    "BUILTINS",
+    "FUNCTIONS",
+    "DocExample",
+    "NoArgs",
+    "SingleInputFunction",
+    "StepResult",
+    "TextFunction",
+    "TransformFunction",
+    "get_function",
+    "parse_args",
+]
+
+BUILTINS: tuple[TransformFunction, ...] = (
+    Trim(),
+    Upper(),
+    Lower(),
+    Title(),
+    CollapseWhitespace(),
+    Replace(),
+    Substring(),
+    Map(),
+    ParseDate(),
+    ParseTimestamp(),
+    ParseNumber(),
+    Concat(),
+    Coalesce(),
+)
+
+FUNCTIONS: Registry[TransformFunction] = Registry("transform function", "ferryman.functions")
+for _fn in BUILTINS:
+    FUNCTIONS.register(_fn.name, _fn)
+
+
+def get_function(name: str) -> TransformFunction:
+    """The function registered as `name`; raises RegistryError with a did-you-mean."""
+    item: Any = FUNCTIONS.get(name)
+    if isinstance(item, type) and issubclass(item, TransformFunction):
+        return item()
+    if not isinstance(item, TransformFunction):
+        raise RegistryError(
+            f"transform function {name!r} is registered as {item!r}, which is not a"
+            " TransformFunction; fix the entry point in the plugin's package metadata"
+        )
+    return item
+
+
+def parse_args(step: Step) -> BaseModel:
+    """Validate `step.args` against its function's argument model.
+
+    The scalar shorthand (`- substring: 3`, stored as args={"_": 3}) fills the function's
+    `scalar_arg`. Error locations refer to the keys of `step.args` as written, so `_` for
+    the shorthand. Raises RegistryError (unknown function) or pydantic ValidationError.
+    """
+    fn = get_function(step.function)
+    model = fn.args_model
+    args = dict(step.args)
+    if "_" not in args:
+        return model.model_validate(args)
+    if fn.scalar_arg is None or len(args) > 1:
+        raise _shorthand_error(fn, args["_"])
+    try:
+        return model.model_validate({fn.scalar_arg: args["_"]})
+    except ValidationError as e:
+        raise _relocate(e, fn.scalar_arg, model.__name__) from None
+
+
+def _shorthand_error(fn: TransformFunction, value: Any) -> ValidationError:
+    fields = ", ".join(fn.args_model.model_fields) or "no arguments"
+    if fn.args_model.model_fields:
+        hint = f"write its arguments as a mapping: `- {fn.name}: {{...}}` ({fields})"
+    else:
+        hint = f"it takes no arguments: write `- {fn.name}`"
+    error = PydanticCustomError(
+        "no_shorthand", "{name} has no one-value form; {hint}", {"name": fn.name, "hint": hint}
+    )
+    details: InitErrorDetails = {"type": error, "loc": ("_",), "input": value}
+    return ValidationError.from_exception_data(fn.args_model.__name__, [details])
+
+
+def _relocate(e: ValidationError, arg: str, title: str) -> ValidationError:
+    """Errors about the shorthand's value are reported at `_`, the key in step.args."""
+    details: list[InitErrorDetails] = []
+    for err in e.errors():
+        loc = err["loc"]
+        if loc[:1] == (arg,):
+            loc = ("_", *loc[1:])
+        # Keep the type and context (e.g. ctx["ge"]) so messages can be re-worded from them.
+        template = err["msg"].replace("{", "{{").replace("}", "}}")
+        custom = PydanticCustomError(err["type"], template, err.get("ctx"))
+        item: InitErrorDetails = {"type": custom, "loc": loc, "input": err["input"]}
+        details.append(item)
+    return ValidationError.from_exception_data(title, details)
