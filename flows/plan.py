@@ -9,6 +9,7 @@ from pathlib import Path
 
 from connectors.registry import did_you_mean
 from flows.project import Project, digest_files
+from mappings.compile import Problem, check_spec
 from mappings.loader import check_source_columns, load_spec_with_positions
 from mappings.model import MappingSpec
 from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
@@ -121,7 +122,7 @@ def _at(
 def _check_spec(
     project: Project, spec: MappingSpec, path: Path, pos: PositionMap, suites: dict[str, SuiteSpec]
 ) -> list[SpecIssue]:
-    issues = []
+    issues = [_compile_issue(project, path, pos, p) for p in check_spec(spec)]
     conns = project.spec.connections
     if spec.source.connection not in conns:
         issues.append(
@@ -161,6 +162,13 @@ def _check_spec(
                 )
             )
     return issues
+
+
+def _compile_issue(project: Project, path: Path, pos: PositionMap, p: Problem) -> SpecIssue:
+    """A problem only the compiler sees (e.g. a bad default), at its place in the file."""
+    loc = tuple(p.path)
+    line, col = pos.in_scalar(loc, p.offset) if p.offset is not None else pos.value(loc)
+    return SpecIssue(project.display(path), line, col, pos.format(loc), p.message)
 
 
 def check_columns(plan: Plan, columns_of: dict[str, Iterable[str]]) -> list[SpecIssue]:

@@ -75,6 +75,24 @@ def test_check_reports_every_bad_spec_problem_with_positions(
         assert int(col) > 0
 
 
+def test_check_reports_a_default_that_does_not_fit_its_type(
+    demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
+) -> None:
+    spec = demo_project / "mappings" / "specs" / "customers.yaml"
+    spec.write_text(
+        spec.read_text().replace("    from: CNTRY", "    from: CNTRY\n    default: TOO-LONG")
+    )
+    res = ferryman(
+        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    )
+    assert res.returncode == 2
+    assert re.search(
+        r"customers\.yaml:\d+:\d+: fields\.country_code\.default: value has 8 characters;"
+        r" string\(2\) allows 2",
+        res.stderr,
+    ), res.stderr
+
+
 def test_check_names_a_missing_source_column(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
 ) -> None:
