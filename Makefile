@@ -35,7 +35,7 @@ test-crash: $(STAMP) ## kill migrations at many random points and check resume
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/mypy connectors mappings validations flows demo
+	$(VENV)/bin/mypy connectors mappings validations flows demo bench
 
 schemas: $(STAMP) ## regenerate the JSON Schemas of the spec files
 	$(PY) -m mappings.schema --write

@@ -77,13 +77,17 @@ def main(argv: list[str] | None = None) -> int:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
         shutil.rmtree(work, ignore_errors=True)
-    print(f"demo migration, {args.customers} customers, PostgreSQL; baseline = bare COPY"
-          " of the loaded rows, same run")
+    print(
+        f"demo migration, {args.customers} customers, PostgreSQL; baseline = bare COPY"
+        " of the loaded rows, same run"
+    )
     print(f"{'table':<12} {'rows':>8} {'ferryman s':>11} {'COPY s':>8} {'ratio':>7}")
     for name, t in summary["tables"].items():
         ratio = t["seconds"] / baseline[name] if baseline[name] else float("nan")
-        print(f"{name:<12} {t['loaded']:>8} {t['seconds']:>11.2f} {baseline[name]:>8.3f}"
-              f" {ratio:>6.1f}x")
+        print(
+            f"{name:<12} {t['loaded']:>8} {t['seconds']:>11.2f} {baseline[name]:>8.3f}"
+            f" {ratio:>6.1f}x"
+        )
     flows_s = sum(t["seconds"] for t in summary["tables"].values())
     copy_s = sum(baseline.values())
     print(f"{'all tables':<12} {'':>8} {flows_s:>11.2f} {copy_s:>8.3f} {flows_s / copy_s:>6.1f}x")
