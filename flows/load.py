@@ -149,6 +149,19 @@ def _describe_key(columns: Sequence[str], values: tuple[Any, ...]) -> str:
     return ", ".join(f"{c}={v!r}" for c, v in zip(columns, values, strict=True))
 
 
+def _key_reject(
+    idx: int, pos: str, columns: Sequence[str], key: tuple[Any, ...], rule: str, message: str
+) -> Reject:
+    return Reject(
+        row=idx,
+        position=pos,
+        column=",".join(columns),
+        raw_value=_describe_key(columns, key),
+        rule=rule,
+        message=message,
+    )
+
+
 def _duplicate_keys(
     spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table
 ) -> list[Reject]:
@@ -174,16 +187,8 @@ def _duplicate_keys(
         else:
             seen[key] = pos
             continue
-        rejects.append(
-            Reject(
-                row=idx,
-                position=pos,
-                column=",".join(spec.key),
-                raw_value=_describe_key(spec.key, key),
-                rule="duplicate_key",
-                message=f"key {_describe_key(spec.key, key)} {why}",
-            )
-        )
+        message = f"key {_describe_key(spec.key, key)} {why}"
+        rejects.append(_key_reject(idx, pos, spec.key, key, "duplicate_key", message))
     return rejects
 
 
@@ -220,17 +225,8 @@ def _orphans(fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table) -> li
         keys, rows.column(ROW_INDEX).to_pylist(), rows.column(ROW_POSITION).to_pylist(), strict=True
     ):
         if all(v is not None for v in key) and key not in found:
-            rejects.append(
-                Reject(
-                    row=idx,
-                    position=pos,
-                    column=",".join(fk.columns),
-                    raw_value=_describe_key(fk.columns, key),
-                    rule="foreign_key",
-                    message=f"{_describe_key(fk.columns, key)} has no parent row in"
-                    f" {fk.references}",
-                )
-            )
+            message = f"{_describe_key(fk.columns, key)} has no parent row in {fk.references}"
+            rejects.append(_key_reject(idx, pos, fk.columns, key, "foreign_key", message))
     return rejects
 
 

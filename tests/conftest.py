@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,38 +76,48 @@ def _name() -> str:
     return f"ft_{secrets.token_hex(5)}"
 
 
-@pytest.fixture
-def postgres_db(postgres_available: str) -> Iterator[Database]:
-    schema = _name()
-    admin = sa.create_engine(postgres_available, isolation_level="AUTOCOMMIT")
+@contextmanager
+def _scratch(admin_url: str, create: str, drop: str, url: str, backend: str) -> Iterator[Database]:
+    """Create a schema/database, hand out an engine on it, and drop it afterwards."""
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
-    url = f"{postgres_available}?options=-csearch_path%3D{schema}"
+        conn.execute(sa.text(create))
     engine = sa.create_engine(url)
     try:
-        yield Database("postgres", url, engine)
+        yield Database(backend, url, engine)
     finally:
         engine.dispose()
         with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+            conn.execute(sa.text(drop))
         admin.dispose()
+
+
+@pytest.fixture
+def postgres_db(postgres_available: str) -> Iterator[Database]:
+    schema = _name()
+    url = f"{postgres_available}?options=-csearch_path%3D{schema}"
+    with _scratch(
+        postgres_available,
+        f'CREATE SCHEMA "{schema}"',
+        f'DROP SCHEMA "{schema}" CASCADE',
+        url,
+        "postgres",
+    ) as db:
+        yield db
 
 
 @pytest.fixture
 def mariadb_db(mariadb_available: str) -> Iterator[Database]:
     name = _name()
-    admin = sa.create_engine(mariadb_available, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4"))
     url = mariadb_available.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
-    engine = sa.create_engine(url)
-    try:
-        yield Database("mariadb", url, engine)
-    finally:
-        engine.dispose()
-        with admin.connect() as conn:
-            conn.execute(sa.text(f"DROP DATABASE `{name}`"))
-        admin.dispose()
+    with _scratch(
+        mariadb_available,
+        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        f"DROP DATABASE `{name}`",
+        url,
+        "mariadb",
+    ) as db:
+        yield db
 
 
 @pytest.fixture
