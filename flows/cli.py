@@ -28,7 +28,8 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(soft_wrap=True)
+# Piped output (logs, CI) is not squeezed into 80 columns.
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 ProjectOpt = Annotated[
@@ -79,31 +80,128 @@ def run(
     json_: JsonOpt = False,
 ) -> None:
     """Run the migration: every table in dependency order, in checkpointed batches."""
+    from flows.migrate import migrate
+    from flows.runner import prepare
+
+    # Preflight before Prefect starts: a bad spec or an unreachable database is reported
+    # in one clean message, and nothing has been written.
+    _preflight(lambda: prepare(project, table or None, batch_size, install=False).close())
+    state = migrate(str(project), table or None, batch_size, return_state=True)
+    _finish_run(state.result(raise_on_failure=False), json_)
+
+
+@app.command()
+def resume(
+    run_id: Annotated[str, typer.Argument(help="The run to continue.")],
+    project: ProjectOpt = Path(),
+    force: Annotated[
+        bool, typer.Option("--force", help="Resume even if specs or suites changed.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Continue a failed or killed run after its last committed batch."""
+    from flows.migrate import resume as resume_flow
+    from flows.runner import prepare_resume
+
+    _preflight(lambda: prepare_resume(project, run_id, force).close())
+    state = resume_flow(run_id, str(project), force, return_state=True)
+    _finish_run(state.result(raise_on_failure=False), json_)
+
+
+@app.command()
+def rollback(
+    run_id: Annotated[str, typer.Argument(help="The run to undo.")],
+    project: ProjectOpt = Path(),
+    to_batch: Annotated[
+        int | None,
+        typer.Option(
+            "--to-batch", min=0, help="Keep batches up to N of each table; undo the rest."
+        ),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Roll back even over rows changed since the run.")
+    ] = False,
+    json_: JsonOpt = False,
+) -> None:
+    """Undo a run: every table back to exactly its state before the run."""
+    from flows.rollback import prepare_rollback
+    from flows.rollback import rollback as rollback_flow
+
+    _preflight(lambda: prepare_rollback(project, run_id)[0].close())
+    state = rollback_flow(run_id, str(project), to_batch, force, return_state=True)
+    result: Any = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise _fail(_error_text(result), _exit_code(result))
+    if json_:
+        sys.stdout.write(json.dumps(result, indent=2) + "\n")
+    else:
+        out.print(f"run {run_id}: {result['state'].replace('_', ' ')}", highlight=False)
+        for name, t in result["tables"].items():
+            out.print(
+                f"  {name}: {t.get('batches_undone', 0)} batch(es) undone"
+                + (
+                    f", {t['snapshot_restored']} replaced row(s) restored"
+                    if t.get("snapshot_restored")
+                    else ""
+                ),
+                highlight=False,
+            )
+        out.print(result["message"], highlight=False)
+
+
+@app.command()
+def unlock(
+    table: Annotated[str, typer.Argument(help="The table whose lock to remove.")],
+    project: ProjectOpt = Path(),
+) -> None:
+    """Remove a table's lock left by a process that is gone (on another host)."""
+    from flows.locks import TableLocks
+    from flows.runner import open_session
+
+    session = _preflight(lambda: open_session(project))
+    try:
+        removed = TableLocks(session.ledger).force_release(table)
+    finally:
+        session.close()
+    out.print(f"{table}: {'lock removed' if removed else 'was not locked'}", highlight=False)
+
+
+def _exit_code(err: BaseException) -> int:
+    from flows.runner import UsageError
+    from mappings.yaml_positions import SpecError
+
+    return EXIT_USAGE if isinstance(err, SpecError | UsageError) else EXIT_FAILED
+
+
+def _error_text(err: BaseException) -> str:
+    if _exit_code(err) == EXIT_USAGE:
+        return f"{err}\nNothing was touched."
+    return f"error: {err}"
+
+
+def _preflight(action: Any) -> Any:
+    """Run `action`, turning the errors users cause into a message and an exit code."""
     from connectors.errors import ConnectorError
-    from flows.migrate import RunFailed, migrate
-    from flows.runner import UsageError, prepare
+    from flows.runner import UsageError
     from mappings.yaml_positions import SpecError
 
     try:
-        # Preflight before Prefect starts: a bad spec or an unreachable database is
-        # reported in one clean message, and nothing has been written.
-        prepare(project, table or None, batch_size, install=False).close()
-    except (SpecError, UsageError) as e:
-        raise _fail(f"{e}\nNothing was touched.", EXIT_USAGE) from None
-    except ConnectorError as e:
-        raise _fail(f"error: {e}", EXIT_FAILED) from None
-    state = migrate(str(project), table or None, batch_size, return_state=True)
-    result: Any = state.result(raise_on_failure=False)
-    if isinstance(result, SpecError | UsageError):
-        raise _fail(f"{result}\nNothing was touched.", EXIT_USAGE)
-    if isinstance(result, ConnectorError):
-        raise _fail(f"error: {result}", EXIT_FAILED)
+        return action()
+    except (SpecError, UsageError, ConnectorError) as e:
+        raise _fail(_error_text(e), _exit_code(e)) from None
+
+
+def _finish_run(result: Any, json_: bool) -> None:
+    from flows.migrate import RunFailed
+
     if isinstance(result, RunFailed):
         summary = result.summary.to_json()
     elif isinstance(result, dict):
         summary = result
+    elif isinstance(result, BaseException):
+        raise _fail(_error_text(result), _exit_code(result))
     else:
-        raise _fail(f"error: the run failed: {type(result).__name__}: {result}", EXIT_FAILED)
+        raise _fail(f"error: unexpected result {result!r}", EXIT_FAILED)
     _print_summary(summary, json_)
     code = {"succeeded": EXIT_OK, "stopped_by_gate": EXIT_GATE}.get(summary["state"], EXIT_FAILED)
     raise typer.Exit(code)
@@ -136,6 +234,9 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         f"Quarantine: table ferryman_quarantine, run_id = '{summary['run_id']}'", highlight=False
     )
     out.print(f"Status:     ferryman status {summary['run_id']}", highlight=False)
+    if summary["state"] in ("failed", "stopped_by_gate"):
+        out.print(f"Resume:     ferryman resume {summary['run_id']}", highlight=False)
+    out.print(f"Undo:       ferryman rollback {summary['run_id']}", highlight=False)
 
 
 @app.command()

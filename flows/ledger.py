@@ -16,13 +16,28 @@ from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
 from connectors.base import Position, Reject
 
 PREFIX = "ferryman_"
 
-RUN_STATES = ("running", "succeeded", "failed", "stopped_by_gate")
+RUN_STATES = (
+    "running",
+    "succeeded",
+    "failed",
+    "stopped_by_gate",
+    "rolling_back",
+    "rolled_back",
+    "partially_rolled_back",
+)
+TABLE_STATES = ("pending", "prepared", "loading", "done", "rolled_back")
+
+
+def _long_text() -> sa.types.TypeEngine[str]:
+    # MariaDB's TEXT holds 64 KiB; a batch's journal entry can be megabytes.
+    return sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
 
 
 def _now() -> dt.datetime:
@@ -59,8 +74,54 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("rows_loaded", sa.Integer, nullable=False),
         sa.Column("rows_quarantined", sa.Integer, nullable=False),
         sa.Column("rows_filtered", sa.Integer, nullable=False),
+        sa.Column("rows_inserted", sa.Integer, nullable=False, default=0),
+        sa.Column("rows_updated", sa.Integer, nullable=False, default=0),
+        sa.Column("rows_unchanged", sa.Integer, nullable=False, default=0),
         sa.Column("seconds", sa.Float, nullable=False),
         sa.Column("committed_at", sa.DateTime, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False, default="committed"),
+        sa.Column("rolled_back_at", sa.DateTime),
+    )
+    sa.Table(
+        f"{PREFIX}tables",
+        md,
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("position", sa.Integer, nullable=False),
+        sa.Column("mode", sa.String(10), nullable=False),
+        sa.Column("key_columns", sa.Text, nullable=False),
+        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("updated_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        f"{PREFIX}journal",
+        md,
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("batch_no", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
+        sa.Column("op", sa.String(10), nullable=False),
+        sa.Column("payload", _long_text(), nullable=False),
+    )
+    sa.Table(
+        f"{PREFIX}fingerprints",
+        md,
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("phase", sa.String(10), primary_key=True),
+        sa.Column("row_count", sa.BigInteger, nullable=False),
+        sa.Column("digest", sa.String(16), nullable=False),
+        sa.Column("taken_at", sa.DateTime, nullable=False),
+    )
+    sa.Table(
+        f"{PREFIX}locks",
+        md,
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("run_id", sa.String(40), nullable=False),
+        sa.Column("purpose", sa.String(20), nullable=False),
+        sa.Column("host", sa.String(200), nullable=False),
+        sa.Column("pid", sa.Integer, nullable=False),
+        sa.Column("acquired_at", sa.DateTime, nullable=False),
     )
     sa.Table(
         f"{PREFIX}quarantine",
@@ -98,6 +159,10 @@ class BatchRecord:
     quarantined: int
     filtered: int
     seconds: float
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    state: str = "committed"
 
 
 @dataclass(frozen=True)
@@ -124,6 +189,10 @@ class Ledger:
         self.runs = self.md.tables[self._key("runs")]
         self.batches = self.md.tables[self._key("batches")]
         self.quarantine = self.md.tables[self._key("quarantine")]
+        self.tables = self.md.tables[self._key("tables")]
+        self.journal = self.md.tables[self._key("journal")]
+        self.fingerprints = self.md.tables[self._key("fingerprints")]
+        self.locks = self.md.tables[self._key("locks")]
 
     def _key(self, name: str) -> str:
         schema = self.md.schema
@@ -207,8 +276,12 @@ class Ledger:
                 rows_loaded=rec.loaded,
                 rows_quarantined=rec.quarantined,
                 rows_filtered=rec.filtered,
+                rows_inserted=rec.inserted,
+                rows_updated=rec.updated,
+                rows_unchanged=rec.unchanged,
                 seconds=rec.seconds,
                 committed_at=_now(),
+                state="committed",
             )
         )
 
@@ -231,6 +304,10 @@ class Ledger:
                 quarantined=r.rows_quarantined,
                 filtered=r.rows_filtered,
                 seconds=r.seconds,
+                inserted=r.rows_inserted,
+                updated=r.rows_updated,
+                unchanged=r.rows_unchanged,
+                state=r.state,
             )
             for r in rows
         ]
@@ -289,3 +366,113 @@ def _run_record(row: Any) -> RunRecord:
         error=row.error,
         summary=json.loads(row.summary) if row.summary else None,
     )
+
+
+class LedgerState:
+    """Run, table and batch states, and fingerprints: the bookkeeping resume and rollback
+    read. Methods taking `conn` run inside the caller's transaction."""
+
+    def __init__(self, ledger: Ledger) -> None:
+        self.ledger = ledger
+
+    def set_run_state(self, run_id: str, state: str, error: str | None = None) -> None:
+        assert state in RUN_STATES, state
+        runs = self.ledger.runs
+        values: dict[str, Any] = {"state": state}
+        if error is not None:
+            values["error"] = error
+        with self.ledger.engine.begin() as conn:
+            conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
+
+    def set_table_state(
+        self,
+        conn: Connection,
+        run_id: str,
+        table: str,
+        state: str,
+        *,
+        position: int = 0,
+        mode: str = "insert",
+        key: Sequence[str] = (),
+    ) -> None:
+        assert state in TABLE_STATES, state
+        t = self.ledger.tables
+        where = (t.c.run_id == run_id) & (t.c.table_name == table)
+        if conn.execute(sa.select(t.c.state).where(where)).first() is None:
+            conn.execute(
+                t.insert().values(
+                    run_id=run_id,
+                    table_name=table,
+                    position=position,
+                    mode=mode,
+                    key_columns=json.dumps(list(key)),
+                    state=state,
+                    updated_at=_now(),
+                )
+            )
+        else:
+            conn.execute(t.update().where(where).values(state=state, updated_at=_now()))
+
+    def table_states(self, run_id: str) -> list[dict[str, Any]]:
+        t = self.ledger.tables
+        with self.ledger.engine.connect() as conn:
+            rows = (
+                conn.execute(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.position))
+                .mappings()
+                .all()
+            )
+        return [{**r, "key_columns": json.loads(r["key_columns"])} for r in rows]
+
+    def mark_batch_rolled_back(
+        self, conn: Connection, run_id: str, table: str, batch_no: int
+    ) -> None:
+        b = self.ledger.batches
+        conn.execute(
+            b.update()
+            .where((b.c.run_id == run_id) & (b.c.table_name == table) & (b.c.batch_no == batch_no))
+            .values(state="rolled_back", rolled_back_at=_now())
+        )
+
+    def record_fingerprint(
+        self, conn: Connection, run_id: str, table: str, phase: str, rows: int, digest: int
+    ) -> None:
+        f = self.ledger.fingerprints
+        conn.execute(
+            sa.delete(f).where(
+                (f.c.run_id == run_id) & (f.c.table_name == table) & (f.c.phase == phase)
+            )
+        )
+        conn.execute(
+            f.insert().values(
+                run_id=run_id,
+                table_name=table,
+                phase=phase,
+                row_count=rows,
+                digest=f"{digest:016x}",
+                taken_at=_now(),
+            )
+        )
+
+    def fingerprint_of(self, run_id: str, table: str, phase: str) -> tuple[int, int] | None:
+        f = self.ledger.fingerprints
+        with self.ledger.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(f.c.row_count, f.c.digest).where(
+                    (f.c.run_id == run_id) & (f.c.table_name == table) & (f.c.phase == phase)
+                )
+            ).first()
+        return (int(row[0]), int(row[1], 16)) if row else None
+
+    def later_runs(self, run_id: str, tables: Sequence[str]) -> list[RunRecord]:
+        """Runs started after `run_id` that changed one of `tables` and still stand."""
+        this = self.ledger.get_run(run_id)
+        assert this is not None
+        out = []
+        for run in self.ledger.list_runs(limit=1000):
+            if run.run_id == run_id or run.started_at < this.started_at:
+                continue
+            if run.state == "rolled_back" or run.mode != "run":
+                continue
+            if set(run.tables) & set(tables):
+                out.append(run)
+        return out

@@ -17,7 +17,10 @@ import pyarrow.compute as pc
 
 from connectors.base import ROW_POSITION, Batch, Reject, Source
 from connectors.sql.target import SqlTarget
+from flows.faults import fault_point
+from flows.journal import Journal
 from flows.ledger import BatchRecord, Ledger
+from flows.write import write_rows
 from mappings.compile import ROW_INDEX, CompiledMapping
 from mappings.model import ForeignKey, MappingSpec
 from validations.gx_runner import SuiteRunner
@@ -65,11 +68,16 @@ class BatchOutcome:
     seconds: float
     rules: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
 
 
 def process_batch(
     job: TableJob, target: SqlTarget, ledger: Ledger, run_id: str, batch: Batch, batch_no: int
 ) -> BatchOutcome:
+    """Map, validate and load one batch; its rows, journal, quarantine rows and ledger row
+    are committed in ONE transaction, or nothing of it is."""
     started = time.perf_counter()
     mapped = job.compiled.apply(batch.data)
     rows, rejects = mapped.rows, list(mapped.rejects)
@@ -87,7 +95,18 @@ def process_batch(
         fk_rejects = _missing_parents(job.spec, target, conn, rows)
         rows = _without(rows, {r.row for r in fk_rejects})
         rejects.extend(key_rejects + fk_rejects)
-        loaded = target.insert(conn, job.table, rows.drop_columns([ROW_POSITION, ROW_INDEX]))
+        counts = write_rows(
+            conn,
+            target,
+            Journal(ledger, target),
+            run_id=run_id,
+            table=job.table,
+            mode=job.spec.mode,
+            key=list(job.spec.key),
+            batch_no=batch_no,
+            rows=rows.drop_columns([ROW_POSITION, ROW_INDEX]),
+        )
+        loaded = counts.loaded
         # Source rejects are numbered by record, the others by row of the batch: two calls.
         raw_records = {r.row: {"record": r.raw_value} for r in batch.rejects}
         ledger.record_quarantine(conn, run_id, job.table, batch_no, batch.rejects, raw_records)
@@ -105,6 +124,9 @@ def process_batch(
             seconds=time.perf_counter() - started,
             rules=_count_rules(all_rejects),
             warnings=warnings,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
         )
         _check_accounting(outcome_)
         ledger.record_batch(
@@ -120,8 +142,13 @@ def process_batch(
                 quarantined=quarantined,
                 filtered=mapped.filtered,
                 seconds=outcome_.seconds,
+                inserted=counts.inserted,
+                updated=counts.updated,
+                unchanged=counts.unchanged,
             ),
         )
+        fault_point("before_commit", job.table, batch_no)
+    fault_point("after_commit", job.table, batch_no)
     return outcome_
 
 
@@ -173,8 +200,10 @@ def _duplicate_keys(
     if rows.num_rows == 0:
         return []
     keys = _key_tuples(rows, spec.key)
-    present = target.existing_keys(conn, spec.target, spec.key, rows.select(spec.key))
-    in_table = set(_key_tuples(present, spec.key))
+    in_table: set[tuple[Any, ...]] = set()
+    if spec.mode != "upsert":  # upsert updates keys already in the table
+        present = target.existing_keys(conn, spec.target, spec.key, rows.select(spec.key))
+        in_table = set(_key_tuples(present, spec.key))
     seen: dict[tuple[Any, ...], str] = {}
     rejects = []
     indexes = rows.column(ROW_INDEX).to_pylist()

@@ -13,11 +13,20 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from connectors.base import Batch
+from connectors.base import Batch, Position
 from connectors.errors import TransientError
+from flows.checkpoint import (
+    continuation,
+    prepare_replace,
+    record_start,
+    summarise,
+    verify_committed,
+)
+from flows.ledger import LedgerState
 from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
+from flows.locks import TableLocks
 from flows.report import RunSummary, TableSummary, publish_artifact, write_report
-from flows.runner import Prepared, new_run_id, prepare
+from flows.runner import Prepared, new_run_id, prepare, prepare_resume
 
 
 class RunFailed(Exception):
@@ -56,28 +65,34 @@ def load_batch(
 
 
 @flow(name="migrate-table", persist_result=False, validate_parameters=False)
-def migrate_table(prepared: Prepared, job: TableJob, run_id: str) -> TableSummary:
-    """Stream one table through the path, one task run per batch."""
+def migrate_table(
+    prepared: Prepared, job: TableJob, run_id: str, after: Position | None, first_batch: int
+) -> list[str]:
+    """Stream one table through the path, one task run per batch, from `after` on.
+    Returns the warnings of its batches (counts are in the ledger)."""
     logger = get_run_logger()
-    started = time.perf_counter()
-    summary = TableSummary(table=job.table, source=job.source.describe(job.stream))
-    for number, batch in enumerate(job.source.read_batches(job.stream, job.batch_size)):
+    warnings: list[str] = []
+    batches = job.source.read_batches(job.stream, job.batch_size, after=after)
+    for number, batch in enumerate(batches, start=first_batch):
         outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)  # type: ignore[call-overload]
-        summary.add(outcome)
         logger.info(
-            "%s batch %d: read %d, loaded %d, quarantined %d, filtered %d (%.2fs)",
+            "%s batch %d: read %d, loaded %d (inserted %d, updated %d, unchanged %d),"
+            " quarantined %d, filtered %d (%.2fs)",
             job.table,
             number,
             outcome.read,
             outcome.loaded,
+            outcome.inserted,
+            outcome.updated,
+            outcome.unchanged,
             outcome.quarantined,
             outcome.filtered,
             outcome.seconds,
         )
         for w in outcome.warnings:
             logger.warning("%s batch %d: %s", job.table, number, w)
-    summary.seconds = time.perf_counter() - started
-    return summary
+        warnings.extend(outcome.warnings[:5])
+    return warnings
 
 
 @flow(name="migrate", persist_result=False, validate_parameters=False, log_prints=False)
@@ -91,33 +106,51 @@ def migrate(
     """
     prepared = prepare(Path(project_dir), tables, batch_size)
     try:
-        return _run(prepared).to_json()
+        return _execute(prepared, new_run_id(), resuming=False).to_json()
     finally:
         prepared.close()
 
 
-def _run(prepared: Prepared) -> RunSummary:
+@flow(name="resume", persist_result=False, validate_parameters=False, log_prints=False)
+def resume(run_id: str, project_dir: str = ".", force: bool = False) -> dict[str, Any]:
+    """Continue a failed or killed run after its last committed batch, with the same spec
+    versions: no row twice, no row lost."""
+    prepared = prepare_resume(Path(project_dir), run_id, force)
+    try:
+        return _execute(prepared, run_id, resuming=True).to_json()
+    finally:
+        prepared.close()
+
+
+def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
     logger = get_run_logger()
-    run_id = new_run_id()
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
-    plan = prepared.plan
-    prepared.ledger.start_run(
-        run_id, "run", prepared.project.spec.name, plan.digest(), plan.tables, flow_run_id
-    )
+    plan, ledger = prepared.plan, prepared.ledger
+    locks = TableLocks(ledger)
+    for message in locks.acquire(run_id, plan.tables, "run"):
+        logger.warning(message)
+    state = LedgerState(ledger)
+    if resuming:
+        state.set_run_state(run_id, "running")
+        logger.info("resuming run %s", run_id)
+    else:
+        ledger.start_run(
+            run_id, "run", prepared.project.spec.name, plan.digest(), plan.tables, flow_run_id
+        )
+        record_start(prepared, run_id)
+        logger.info(
+            "run %s: %d table(s) in order %s", run_id, len(plan.tables), " -> ".join(plan.tables)
+        )
     summary = RunSummary(
         run_id=run_id,
         project=prepared.project.spec.name,
         target=prepared.target.describe(),
         flow_run_id=flow_run_id,
     )
-    logger.info(
-        "run %s: %d table(s) in order %s", run_id, len(plan.tables), " -> ".join(plan.tables)
-    )
     failure: BaseException | None = None
     try:
         for job in prepared.jobs:
-            table = migrate_table(quote(prepared), quote(job), run_id)  # type: ignore[call-overload]
-            summary.tables.append(table)
+            summary.tables.append(_load_table(prepared, job, run_id, resuming))
         summary.state = "succeeded"
     except GateFailed as err:
         summary.state, summary.error, failure = "stopped_by_gate", str(err), err
@@ -125,11 +158,46 @@ def _run(prepared: Prepared) -> RunSummary:
         summary.state = "failed"
         summary.error = prepared.project.mask(f"{type(err).__name__}: {err}")
         failure = err
+    finally:
+        locks.release(run_id)
     summary.finish()
-    prepared.ledger.finish_run(run_id, summary.state, summary.to_json(), summary.error)
+    ledger.finish_run(run_id, summary.state, summary.to_json(), summary.error)
     summary.report_path = str(write_report(prepared.project.reports_dir, summary))
     publish_artifact(summary)
     if failure is not None:
         # The flow run fails in Prefect too; the CLI reads the summary off the exception.
         raise RunFailed(summary) from failure
     return summary
+
+
+def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) -> TableSummary:
+    logger = get_run_logger()
+    started = time.perf_counter()
+    state = LedgerState(prepared.ledger)
+    table_state = {t["table_name"]: t["state"] for t in state.table_states(run_id)}
+    current = table_state.get(job.table, "pending")
+    warnings: list[str] = []
+    if current != "done":
+        if job.spec.mode == "replace" and current == "pending":
+            saved = prepare_replace(prepared, run_id, job)
+            logger.info("%s: replace: %d previous row(s) kept in the journal", job.table, saved)
+        if resuming:
+            verify_committed(prepared, run_id, job.table)
+        cont = continuation(prepared, run_id, job.table)
+        if cont.next_batch:
+            logger.info(
+                "%s: %d batch(es) already committed; continuing after source row %d",
+                job.table,
+                cont.next_batch,
+                cont.after.rows if cont.after else 0,
+            )
+        warnings = migrate_table(
+            quote(prepared),
+            quote(job),
+            run_id,
+            cont.after,  # type: ignore[call-overload]
+            cont.next_batch,
+        )
+        with prepared.target.begin() as conn:
+            state.set_table_state(conn, run_id, job.table, "done")
+    return summarise(prepared, run_id, job, time.perf_counter() - started, warnings)

@@ -15,7 +15,7 @@ from mappings.model import MappingSpec
 from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
 from validations.suites import SuiteSpec, load_suites, suite_column_issues
 
-SUPPORTED_MODES = ("insert",)
+SUPPORTED_MODES = ("insert", "upsert", "replace")
 
 
 @dataclass

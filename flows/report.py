@@ -25,6 +25,9 @@ class TableSummary:
     filtered: int = 0
     batches: int = 0
     seconds: float = 0.0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
     rules: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
 
@@ -50,6 +53,9 @@ class TableSummary:
             "loaded": self.loaded,
             "quarantined": self.quarantined,
             "filtered": self.filtered,
+            "inserted": self.inserted,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
             "batches": self.batches,
             "seconds": round(self.seconds, 3),
             "balanced": self.balanced,

@@ -9,6 +9,7 @@ import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from connectors.base import Source
 from connectors.errors import ConnectorError
@@ -43,6 +44,8 @@ class Prepared:
     ledger: Ledger
     jobs: list[TableJob]
     sources: dict[str, Source] = field(default_factory=dict)
+    created: set[str] = field(default_factory=set)
+    """Tables this preparation created (absent before the run: rollback drops them)."""
 
     def close(self) -> None:
         for s in self.sources.values():
@@ -123,7 +126,7 @@ def prepare(
             )
             for spec in plan.specs
         ]
-        _ensure_tables(target, plan, jobs, create=install)
+        created = _ensure_tables(target, plan, jobs, create=install)
     except BaseException:
         target.close()
         for s in sources.values():
@@ -132,16 +135,19 @@ def prepare(
     ledger = Ledger(target.engine, target.schema)
     if install:
         ledger.install()
-    return Prepared(project, plan, target, ledger, jobs, sources)
+    return Prepared(project, plan, target, ledger, jobs, sources, created)
 
 
-def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: bool) -> None:
+def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: bool) -> set[str]:
     """Refuse an existing table that does not fit; create the missing ones if `create`."""
     issues = []
+    created = set()
     with target.begin() as conn:
         for job in jobs:
-            if not create and not target.has_table(conn, job.table):
-                continue
+            if not target.has_table(conn, job.table):
+                if not create:
+                    continue
+                created.add(job.table)
             problems = target.ensure_table(conn, job.compiled.target_schema())
             if problems:
                 pos = plan.positions[job.table]
@@ -158,3 +164,69 @@ def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: 
                 )
     if issues:
         raise SpecError(issues)
+    return created
+
+
+def run_for_action(project: Project, target: SqlTarget, run_id: str, action: str) -> Any:
+    """The ledger's record of `run_id`, or a UsageError saying why it cannot be used."""
+    ledger = Ledger(target.engine, target.schema)
+    run = ledger.get_run(run_id) if ledger.exists() else None
+    if run is None:
+        raise UsageError(
+            f"no run {run_id!r} in {target.describe()}; `ferryman status` lists the runs"
+        )
+    if run.project != project.spec.name:
+        raise UsageError(
+            f"run {run_id} belongs to project {run.project!r}, not {project.spec.name!r};"
+            " pass the right --project"
+        )
+    if run.state in ("rolled_back", "rolling_back", "partially_rolled_back") and action == "resume":
+        raise UsageError(f"run {run_id} is {run.state.replace('_', ' ')}; it cannot be resumed")
+    return run
+
+
+def prepare_resume(project_dir: Path, run_id: str, force: bool = False) -> Prepared:
+    """Prepare to continue `run_id` with the same specs (refused if they changed, unless
+    `force`). Raises UsageError (exit 2) when the run cannot be resumed."""
+    project = load_project(project_dir)
+    target = open_target(project)
+    try:
+        target.ping()
+        run = run_for_action(project, target, run_id, "resume")
+    finally:
+        target.close()
+    if run.state == "succeeded":
+        raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+    prepared = prepare(project_dir, run.tables)
+    if prepared.plan.digest() != run.specs_digest and not force:
+        prepared.close()
+        raise UsageError(
+            f"the specs or suites changed since run {run_id} started; resuming would load the"
+            " rest of the data with other rules than the first part. Restore them, roll the"
+            " run back and start a new one, or pass --force to resume anyway"
+        )
+    return prepared
+
+
+@dataclass
+class TargetSession:
+    """The project, its target and its ledger, for commands that need no source (status,
+    rollback, unlock)."""
+
+    project: Project
+    target: SqlTarget
+    ledger: Ledger
+
+    def close(self) -> None:
+        self.target.close()
+
+
+def open_session(project_dir: Path) -> TargetSession:
+    project = load_project(project_dir)
+    target = open_target(project)
+    try:
+        target.ping()
+    except BaseException:
+        target.close()
+        raise
+    return TargetSession(project, target, Ledger(target.engine, target.schema))

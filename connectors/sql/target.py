@@ -187,6 +187,98 @@ class SqlTarget(Target):
         ]
         return pa.Table.from_arrays(arrays, names=list(columns))
 
+    # --- row-level operations (upsert, journal undo, fingerprints) -----------------------
+
+    def _key_condition(
+        self, target: sa.Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> Any:
+        cols = [target.c[c] for c in columns]
+        if len(cols) == 1:
+            return cols[0].in_([k[0] for k in keys])
+        return sa.tuple_(*cols).in_(list(keys))
+
+    def _chunks(
+        self, keys: Sequence[tuple[Any, ...]], width: int
+    ) -> Iterator[Sequence[tuple[Any, ...]]]:
+        size = max(1, min(1000, self.capabilities.max_bind_parameters // max(1, width) - 1))
+        for i in range(0, len(keys), size):
+            yield keys[i : i + size]
+
+    def fetch_by_keys(
+        self, conn: Connection, table: str, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> list[dict[str, Any]]:
+        """Whole rows (every column of the table) whose key is in `keys`."""
+        target = self.table(conn, table)
+        out: list[dict[str, Any]] = []
+        for part in self._chunks(keys, len(columns)):
+            query = sa.select(target).where(self._key_condition(target, columns, part))
+            out.extend(dict(r._mapping) for r in conn.execute(query))
+        return out
+
+    def update_rows(
+        self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]
+    ) -> int:
+        """Set every non-key column of each row, matched on its key."""
+        if not rows:
+            return 0
+        target = self.table(conn, table)
+        values = [c for c in rows[0] if c not in columns]
+        stmt = (
+            sa.update(target)
+            .where(*[target.c[c] == sa.bindparam(f"k_{c}") for c in columns])
+            .values({c: sa.bindparam(f"v_{c}") for c in values})
+        )
+        params = [
+            {**{f"k_{c}": r[c] for c in columns}, **{f"v_{c}": r[c] for c in values}} for r in rows
+        ]
+        conn.execute(stmt, params)
+        return len(rows)
+
+    def delete_keys(
+        self, conn: Connection, table: str, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> int:
+        target = self.table(conn, table)
+        deleted = 0
+        for part in self._chunks(keys, len(columns)):
+            res = conn.execute(sa.delete(target).where(self._key_condition(target, columns, part)))
+            deleted += res.rowcount or 0
+        return deleted
+
+    def insert_rows(self, conn: Connection, table: str, rows: Sequence[dict[str, Any]]) -> int:
+        """Insert plain dict rows (restoring before-images), chunked below the bind limit."""
+        if not rows:
+            return 0
+        target = self.table(conn, table)
+        per_chunk = max(1, min(1000, self.capabilities.max_bind_parameters // len(rows[0]) - 1))
+        for i in range(0, len(rows), per_chunk):
+            conn.execute(sa.insert(target).values(list(rows[i : i + per_chunk])))
+        return len(rows)
+
+    def drop_table(self, conn: Connection, table: str) -> None:
+        self.table(conn, table).drop(conn)
+        self._tables.pop(table, None)
+
+    def delete_all(self, conn: Connection, table: str) -> int:
+        res = conn.execute(sa.delete(self.table(conn, table)))
+        return res.rowcount or 0
+
+    def scan(
+        self, conn: Connection, table: str, chunk: int = 10_000
+    ) -> Iterator[list[tuple[Any, ...]]]:
+        """Every row of `table` as tuples (all columns, table order), streamed in chunks."""
+        target = self.table(conn, table)
+        result = conn.execution_options(stream_results=True, max_row_buffer=chunk).execute(
+            sa.select(target)
+        )
+        while rows := result.fetchmany(chunk):
+            yield [tuple(r) for r in rows]
+
+    def column_names(self, conn: Connection, table: str) -> list[str]:
+        return [c.name for c in self.table(conn, table).columns]
+
+    def primary_key(self, conn: Connection, table: str) -> list[str]:
+        return [c.name for c in self.table(conn, table).primary_key.columns]
+
     def count(self, conn: Connection, table: str) -> int:
         target = self.table(conn, table)
         return int(conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one())

@@ -82,12 +82,34 @@ def _as_text(value: Any) -> str:
     return str(value)
 
 
-def same_kind(declared: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
-    """Whether an existing column's type can hold what ferryman would create."""
+def _family(t: TypeEngine[Any]) -> str:
+    """A coarse kind of a SQL type: what values it holds, not how they are spelt."""
+    if isinstance(t, TypeDecorator):
+        return _family(t.impl_instance)
+    checks: list[tuple[type[TypeEngine[Any]], str]] = [
+        (sa.Float, "float"),
+        (sa.Numeric, "numeric"),
+        (sa.Boolean, "integer"),
+        (sa.Integer, "integer"),
+        (sa.DateTime, "datetime"),
+        (sa.Date, "date"),
+        (sa.Time, "time"),
+        (sa.LargeBinary, "binary"),
+        (sa.String, "text"),
+    ]
+    for cls, family in checks:
+        if isinstance(t, cls):
+            return family
     try:
-        return bool(declared.python_type is wanted.python_type)
+        return t.python_type.__name__
     except NotImplementedError:
-        return False
+        return type(t).__name__
+
+
+def same_kind(declared: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
+    """Whether an existing column's type can hold what ferryman would create. Booleans and
+    integers are one kind: MariaDB has no boolean type (it reflects TINYINT(1))."""
+    return _family(declared) == _family(wanted)
 
 
 class SqliteDecimal(TypeDecorator[decimal.Decimal]):

@@ -1,0 +1,135 @@
+"""Run bookkeeping around the batches, without Prefect: start fingerprints, `replace`
+snapshots, where a resumed table continues, checking committed batches really are in the
+target, and the per-table summary as the ledger (not this process's memory) records it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from connectors.base import Position
+from connectors.sql.target import SqlTarget
+from flows.fingerprint import Fingerprint, fingerprint
+from flows.journal import SNAPSHOT_BATCH, Journal
+from flows.ledger import LedgerState
+from flows.load import TableJob
+from flows.report import TableSummary
+from flows.runner import Prepared
+
+ABSENT = -1
+"""Row count recorded for a table that did not exist when the run started."""
+
+
+class ResumeError(Exception):
+    """The ledger and the target disagree; resuming could lose or double rows."""
+
+
+def table_fingerprint(target: SqlTarget, table: str) -> Fingerprint:
+    with target.engine.connect() as conn:
+        if not target.has_table(conn, table):
+            return Fingerprint(ABSENT, 0)
+        return fingerprint(target.scan(conn, table))
+
+
+def record_start(prepared: Prepared, run_id: str) -> None:
+    """Fingerprint every table the run will touch, and register them as pending."""
+    state = LedgerState(prepared.ledger)
+    prints = {
+        job.table: Fingerprint(ABSENT, 0)
+        if job.table in prepared.created
+        else table_fingerprint(prepared.target, job.table)
+        for job in prepared.jobs
+    }
+    with prepared.target.begin() as conn:
+        for position, job in enumerate(prepared.jobs):
+            fp = prints[job.table]
+            state.record_fingerprint(conn, run_id, job.table, "start", fp.rows, fp.digest)
+            state.set_table_state(
+                conn,
+                run_id,
+                job.table,
+                "pending",
+                position=position,
+                mode=job.spec.mode,
+                key=job.spec.key,
+            )
+
+
+def prepare_replace(prepared: Prepared, run_id: str, job: TableJob) -> int:
+    """Snapshot the table into the journal and empty it, in one transaction, once."""
+    target, state = prepared.target, LedgerState(prepared.ledger)
+    journal = Journal(prepared.ledger, target)
+    with target.begin() as conn:
+        columns = target.column_names(conn, job.table)
+        key = target.primary_key(conn, job.table) or list(job.spec.key)
+        saved = journal.record_snapshot(
+            conn, run_id, job.table, key, columns, target.scan(conn, job.table)
+        )
+        target.delete_all(conn, job.table)
+        state.set_table_state(conn, run_id, job.table, "prepared")
+    return saved
+
+
+@dataclass(frozen=True)
+class Continuation:
+    """Where a table's load goes on: after this source position, with this batch number."""
+
+    after: Position | None
+    next_batch: int
+
+
+def continuation(prepared: Prepared, run_id: str, table: str) -> Continuation:
+    batches = [b for b in prepared.ledger.batches_of(run_id, table) if b.batch_no >= 0]
+    if not batches:
+        return Continuation(None, 0)
+    last = max(batches, key=lambda b: b.batch_no)
+    return Continuation(last.end, last.batch_no + 1)
+
+
+def verify_committed(prepared: Prepared, run_id: str, table: str) -> None:
+    """Every row the ledger says this run wrote is in the target as written."""
+    journal = Journal(prepared.ledger, prepared.target)
+    with prepared.target.engine.connect() as conn:
+        if not prepared.target.has_table(conn, table):
+            entries = []
+        else:
+            entries = [
+                e for e in journal.entries(conn, run_id, table) if e.batch_no != SNAPSHOT_BATCH
+            ]
+        problems = journal.conflicts(conn, table, entries) if entries else []
+    if problems:
+        raise ResumeError(
+            f"{table}: the ledger says these rows were committed, but the target does not hold"
+            f" them as written: {'; '.join(problems[:5])}. Resuming could lose or double rows;"
+            f" inspect the table, or `ferryman rollback {run_id}` and run again"
+        )
+
+
+def summarise(
+    prepared: Prepared, run_id: str, job: TableJob, seconds: float, warnings: list[str]
+) -> TableSummary:
+    """The table's counts as the ledger holds them: right after a resume too."""
+    summary = TableSummary(table=job.table, source=job.source.describe(job.stream))
+    for b in prepared.ledger.batches_of(run_id, job.table):
+        if b.batch_no < 0 or b.state != "committed":
+            continue
+        summary.read += b.read
+        summary.loaded += b.loaded
+        summary.quarantined += b.quarantined
+        summary.filtered += b.filtered
+        summary.inserted += b.inserted
+        summary.updated += b.updated
+        summary.unchanged += b.unchanged
+        summary.batches += 1
+    q = prepared.ledger.quarantine
+    with prepared.target.engine.connect() as conn:
+        rules = conn.execute(
+            sa.select(q.c.rule, sa.func.count())
+            .where((q.c.run_id == run_id) & (q.c.table_name == job.table))
+            .group_by(q.c.rule)
+        ).all()
+    summary.rules = {r[0]: int(r[1]) for r in rules}
+    summary.seconds = seconds
+    summary.warnings = warnings[:20]
+    return summary
