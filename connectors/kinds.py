@@ -71,6 +71,66 @@ def _csv_source() -> type[Source]:
     return CsvSource
 
 
+def _fixed_width_options() -> type[BaseModel]:
+    from connectors.fixed_width.options import FixedWidthOptions
+
+    return FixedWidthOptions
+
+
+def _fixed_width_source() -> type[Source]:
+    from connectors.fixed_width.source import FixedWidthSource
+
+    return FixedWidthSource
+
+
+def _ebcdic_options() -> type[BaseModel]:
+    from connectors.mainframe.options import EbcdicOptions
+
+    return EbcdicOptions
+
+
+def _ebcdic_source() -> type[Source]:
+    from connectors.mainframe.source import EbcdicSource
+
+    return EbcdicSource
+
+
+def _dbf_options() -> type[BaseModel]:
+    from connectors.dbf.options import DbfOptions
+
+    return DbfOptions
+
+
+def _dbf_source() -> type[Source]:
+    from connectors.dbf.source import DbfSource
+
+    return DbfSource
+
+
+def _jsonl_options() -> type[BaseModel]:
+    from connectors.jsonl.options import JsonlOptions
+
+    return JsonlOptions
+
+
+def _jsonl_source() -> type[Source]:
+    from connectors.jsonl.source import JsonlSource
+
+    return JsonlSource
+
+
+def _parquet_options() -> type[BaseModel]:
+    from connectors.parquet.options import ParquetOptions
+
+    return ParquetOptions
+
+
+def _parquet_source() -> type[Source]:
+    from connectors.parquet.source import ParquetSource
+
+    return ParquetSource
+
+
 def builtin_kinds() -> list[ConnectorKind]:
     return [
         ConnectorKind(
@@ -81,6 +141,33 @@ def builtin_kinds() -> list[ConnectorKind]:
             "Any SQLAlchemy database (SQLite, PostgreSQL, MariaDB/MySQL, ...)",
         ),
         ConnectorKind("csv", _csv_options, _csv_source, None, "A folder of delimited text files"),
+        ConnectorKind(
+            "fixed_width",
+            _fixed_width_options,
+            _fixed_width_source,
+            None,
+            "A folder of fixed-width text files sharing one layout",
+        ),
+        ConnectorKind(
+            "ebcdic",
+            _ebcdic_options,
+            _ebcdic_source,
+            None,
+            "A folder of mainframe EBCDIC record files described by COBOL copybooks",
+        ),
+        ConnectorKind(
+            "dbf", _dbf_options, _dbf_source, None, "A folder of dBase/FoxPro .dbf tables"
+        ),
+        ConnectorKind(
+            "jsonl",
+            _jsonl_options,
+            _jsonl_source,
+            None,
+            "A folder of JSON Lines files, nested fields flattened",
+        ),
+        ConnectorKind(
+            "parquet", _parquet_options, _parquet_source, None, "A folder of Parquet files"
+        ),
     ]
 
 

@@ -118,8 +118,10 @@ class Project:
         options: dict[str, Any] = expand(raw)
         if isinstance(options.get("url"), str):
             options["url"] = self._absolute_sqlite(options["url"])
-        if isinstance(options.get("path"), str) and not Path(options["path"]).is_absolute():
-            options["path"] = str(self.root / options["path"])
+        for key in ("path", "layout_file", "copybook"):
+            value = options.get(key)
+            if isinstance(value, str) and not Path(value).is_absolute():
+                options[key] = str(self.root / value)
         return options
 
     def secrets(self) -> tuple[str, ...]:

@@ -76,6 +76,27 @@ def _name() -> str:
     return f"ft_{secrets.token_hex(5)}"
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--crash-points",
+        type=int,
+        default=0,
+        help="crash tests: also kill runs at this many random moments (make test-crash)",
+    )
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Random crash points exist only when asked for (make test-crash); without the option
+    their parametrization is empty and pytest would report a skip, so deselect them."""
+    if config.getoption("--crash-points"):
+        return
+    keep = [i for i in items if "crash_point" not in getattr(i, "fixturenames", ())]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
 @contextmanager
 def _scratch(admin_url: str, create: str, drop: str, url: str, backend: str) -> Iterator[Database]:
     """Create a schema/database, hand out an engine on it, and drop it afterwards."""
@@ -128,6 +149,38 @@ def sqlite_db(tmp_path: Path) -> Iterator[Database]:
         yield Database("sqlite", url, engine)
     finally:
         engine.dispose()
+
+
+@contextmanager
+def fresh_db(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Database]:
+    """Another scratch database of the same engine, for tests that need two."""
+    if backend == "sqlite":
+        path = tmp_path / f"{_name()}.db"
+        engine = sa.create_engine(f"sqlite:///{path}")
+        try:
+            yield Database("sqlite", f"sqlite:///{path}", engine)
+        finally:
+            engine.dispose()
+        return
+    name = _name()
+    if backend == "postgres":
+        admin_url = request.getfixturevalue("postgres_available")
+        url = f"{admin_url}?options=-csearch_path%3D{name}"
+        with _scratch(
+            admin_url, f'CREATE SCHEMA "{name}"', f'DROP SCHEMA "{name}" CASCADE', url, "postgres"
+        ) as db:
+            yield db
+        return
+    admin_url = request.getfixturevalue("mariadb_available")
+    url = admin_url.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    with _scratch(
+        admin_url,
+        f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4",
+        f"DROP DATABASE `{name}`",
+        url,
+        "mariadb",
+    ) as db:
+        yield db
 
 
 @pytest.fixture(params=["sqlite", "postgres", "mariadb"])

@@ -1,24 +1,34 @@
-"""Stream a delimited file with pyarrow's incremental reader, every value kept as text.
+"""Stream a delimited file as batches of text values, quarantining what cannot be read.
 
 Values are never converted here (a '0012' stays '0012'; the mapping decides). A record
-with the wrong number of fields is not dropped: it becomes a `malformed_record` reject
-with its record number and raw text, and the rest of the file still loads.
+that cannot become a row (wrong number of fields, undecodable bytes, a NUL byte, an
+unterminated quote) is not dropped: it becomes a `malformed_record` reject with its record
+number, line and raw text (raw bytes for undecodable ones), and the rest of the file
+still loads. Memory is bounded by the batch size: the file is decoded and parsed in a
+stream, never read whole.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
-from connectors.csv.options import CsvOptions
+from connectors.csv.options import AUTO, CsvDialect, CsvOptions
+from connectors.csv.parser import Record, records
+from connectors.encoding import (
+    Detection,
+    concrete_codec,
+    detect_encoding,
+    raw_bytes,
+    undecodable_summary,
+)
 from connectors.errors import TerminalError
 
-_BLOCK_SIZE = 4 << 20
+log = logging.getLogger("ferryman.connectors.csv")
 
 
 class CsvSource(Source):
@@ -30,6 +40,8 @@ class CsvSource(Source):
         self.name = name
         self.options = options
         self.root = Path(options.path)
+        self.detected: dict[str, Detection] = {}
+        """Encodings found by `encoding: auto`, per stream (also logged)."""
 
     def _path(self, stream: str) -> Path:
         path = self.root / stream
@@ -40,175 +52,155 @@ class CsvSource(Source):
             )
         return path
 
+    def dialect(self, stream: str) -> CsvDialect:
+        """The dialect of `stream` with its encoding decided (detected when `auto`)."""
+        d = self.options.dialect_for(stream)
+        if d.encoding != AUTO:
+            return d
+        if stream not in self.detected:
+            path = self._path(stream)
+            try:
+                found = detect_encoding(path)
+            except ValueError as err:
+                raise TerminalError(
+                    f"connection {self.name!r}: {err}; set `encoding:` for this file"
+                ) from err
+            self.detected[stream] = found
+            log.info("%s: encoding detected as %s", self.describe(stream), found.describe())
+        return d.model_copy(update={"encoding": self.detected[stream].encoding})
+
     def describe(self, stream: str) -> str:
-        return f"{stream} in {self.name} ({self.root}, {self.options.encoding})"
+        d = self.options.dialect_for(stream)
+        enc = d.encoding
+        if stream in self.detected:
+            enc = f"auto: {self.detected[stream].describe()}"
+        return f"{stream} in {self.name} ({self.root}, {enc})"
 
     def columns(self, stream: str) -> list[str]:
-        if self.options.columns is not None:
-            return list(self.options.columns)
-        reader = self._open(self._path(stream), [])
-        names = list(reader.schema.names)
-        reader.close()
+        d = self.dialect(stream)
+        if not d.header and d.columns is not None:
+            return list(d.columns)
+        recs = records(self._path(stream), d, d.encoding)
+        names = self._header(stream, d, recs)
+        if names is None:
+            raise TerminalError(
+                f"{self.describe(stream)}: the file is empty, there is no header line to take"
+                " the column names from; list them under `columns:` with `header: false`"
+            )
         return names
 
-    def _open(self, path: Path, bad: list[Any]) -> pacsv.CSVStreamingReader:
-        o = self.options
-
-        def on_invalid(row: Any) -> str:
-            bad.append(row)
-            return "skip"
-
-        names = o.columns
-        read = pacsv.ReadOptions(
-            use_threads=False,
-            block_size=_BLOCK_SIZE,
-            encoding=o.encoding,
-            column_names=names,
-            autogenerate_column_names=False,
-        )
-        parse = pacsv.ParseOptions(
-            delimiter=o.delimiter,
-            quote_char=o.quote if o.quote else False,
-            newlines_in_values=o.newlines_in_values,
-            invalid_row_handler=on_invalid,
-        )
-        try:
-            header = names or _header(path, o)
-            convert = pacsv.ConvertOptions(
-                column_types=dict.fromkeys(header, pa.string()),
-                strings_can_be_null=False,
-                quoted_strings_can_be_null=False,
+    def _header(self, stream: str, d: CsvDialect, recs: Iterator[Record]) -> list[str] | None:
+        """Consume the header record (when there is one) and return the column names;
+        None for an empty file."""
+        if not d.header:
+            return list(d.columns or [])
+        first = next(recs, None)
+        if first is None:
+            return None
+        where = f"{self.describe(stream)}, header on line {first.line}"
+        if first.problem is not None:
+            raise TerminalError(f"{where}: {first.problem}: {first.raw(d.line_terminator)!r}")
+        names = [n.lstrip("\ufeff") for n in first.fields]
+        if d.columns is not None:
+            if len(d.columns) != len(names):
+                raise TerminalError(
+                    f"{where}: `columns:` lists {len(d.columns)} names, the header has"
+                    f" {len(names)} fields; list one name per field"
+                )
+            return list(d.columns)
+        bad = sorted({n for n in names if names.count(n) > 1 or not n.strip()})
+        if bad:
+            raise TerminalError(
+                f"{where}: column names empty or repeated: {bad}; name the columns under"
+                " `columns:` (they replace the header's names)"
+                + ("; or set `trailing_delimiter: true`" if names[-1] == "" else "")
             )
-            return pacsv.open_csv(
-                path, read_options=read, parse_options=parse, convert_options=convert
-            )
-        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
-            raise TerminalError(f"{self.describe(path.name)}: cannot read: {err}") from err
+        return names
 
     def read_batches(
         self, stream: str, batch_size: int, after: Position | None = None
     ) -> Iterator[Batch]:
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+        d = self.dialect(stream)
         path = self._path(stream)
+        recs = records(path, d, d.encoding)
+        names = self._header(stream, d, recs)
+        if names is None:
+            return
+        builder = _Builder(stream, names, d, concrete_codec(path, d.encoding))
         skip = after.rows if after else 0
-        bad: list[Any] = []
-        reader = self._open(path, bad)
-        first_record = 1 if self.options.columns is not None else 2
-        state = _Numbering(next_record=first_record)
-        pending: list[pa.RecordBatch] = []
-        pending_rows = 0
-        consumed = 0  # records (good + bad) accounted so far, including skipped ones
+        consumed = 0
         number = 0
-        try:
-            for rb in reader:
-                pending.append(rb)
-                pending_rows += rb.num_rows
-                while pending_rows >= batch_size:
-                    chunk, pending, pending_rows = _take(pending, batch_size)
-                    batch, consumed = self._batch(stream, chunk, bad, state, consumed, skip, number)
-                    if batch is not None:
-                        yield batch
-                        number += 1
-        except (pa.ArrowInvalid, UnicodeDecodeError) as err:
-            raise TerminalError(f"{self.describe(stream)}: cannot read: {err}") from err
-        chunk = pa.Table.from_batches(pending, schema=reader.schema)
-        batch, consumed = self._batch(stream, chunk, bad, state, consumed, skip, number, final=True)
-        if batch is not None:
-            yield batch
-
-    def _batch(
-        self,
-        stream: str,
-        chunk: pa.Table,
-        bad: list[Any],
-        state: _Numbering,
-        consumed: int,
-        skip: int,
-        number: int,
-        final: bool = False,
-    ) -> tuple[Batch | None, int]:
-        records = state.number(chunk.num_rows, bad, final)
-        rejects = []
-        positions: list[str] = []
-        keep: list[int] = []
-        start = consumed
-        for rec in records:
+        for rec in recs:
             consumed += 1
             if consumed <= skip:
                 continue
-            if rec.bad is not None:
-                rejects.append(_malformed(stream, rec.record, rec.bad))
-            else:
-                keep.append(rec.index)
-                positions.append(f"{stream}:{rec.record}")
-        if not keep and not rejects:
-            return None, consumed
-        data = chunk.take(pa.array(keep, pa.int64())) if len(keep) != chunk.num_rows else chunk
-        data = data.append_column(ROW_POSITION, pa.array(positions, pa.string()))
-        begin = Position(rows=max(start, skip))
-        return Batch(stream, number, data, begin, Position(rows=consumed), tuple(rejects)), consumed
+            builder.add(rec)
+            if builder.size >= batch_size:
+                yield builder.flush(number, consumed)
+                number += 1
+        if builder.size:
+            yield builder.flush(number, consumed)
 
 
-class _Record:
-    __slots__ = ("bad", "index", "record")
+class _Builder:
+    """Collects one batch's rows and rejects."""
 
-    def __init__(self, record: int, index: int, bad: Any) -> None:
-        self.record, self.index, self.bad = record, index, bad
+    def __init__(self, stream: str, names: list[str], d: CsvDialect, codec: str) -> None:
+        self.stream = stream
+        self.names = names
+        self.width = len(names)
+        self.d = d
+        self.codec = codec
+        self.rows: list[list[str]] = []
+        self.positions: list[str] = []
+        self.rejects: list[Reject] = []
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def add(self, rec: Record) -> None:
+        if rec.problem is None and len(rec.fields) == self.width:
+            self.rows.append(rec.fields)
+            self.positions.append(f"{self.stream}:{rec.number}")
+        else:
+            self.rejects.append(self._reject(rec))
+
+    def _reject(self, rec: Record) -> Reject:
+        raw = rec.raw(self.d.line_terminator)
+        where = f"record {rec.number} (line {rec.line})"
+        if rec.problem == "undecodable bytes":
+            message = (
+                f"{where}: bytes that are not valid {self.d.encoding}:"
+                f" {undecodable_summary(raw)}; raw_value holds the record's bytes. Fix the"
+                " file, or set the right `encoding:` (or `encoding: auto` to detect it)"
+            )
+            value = repr(raw_bytes(raw, self.codec))
+        elif rec.problem is not None:
+            message, value = f"{where}: {rec.problem}", raw
+        else:
+            message, value = f"{where}: {_ragged(len(rec.fields), self.width, self.d)}", raw
+        return Reject(
+            rec.number, f"{self.stream}:{rec.number}", None, value, "malformed_record", message
+        )
+
+    def flush(self, number: int, consumed: int) -> Batch:
+        cols = list(zip(*self.rows, strict=True)) if self.rows else [()] * self.width
+        arrays = [pa.array(c, pa.string()) for c in cols]
+        arrays.append(pa.array(self.positions, pa.string()))
+        data = pa.Table.from_arrays(arrays, names=[*self.names, ROW_POSITION])
+        start = Position(rows=consumed - self.size)
+        batch = Batch(
+            self.stream, number, data, start, Position(rows=consumed), tuple(self.rejects)
+        )
+        self.rows, self.positions, self.rejects = [], [], []
+        return batch
 
 
-class _Numbering:
-    """Gives good rows their record numbers, interleaving the bad records the parser
-    reported (pyarrow numbers records from 1, header included, and skips bad ones; it
-    reports them in order, before the rows that follow them are yielded)."""
-
-    def __init__(self, next_record: int) -> None:
-        self.next_record = next_record
-        self.bad_seen = 0
-
-    def number(self, good_rows: int, bad: list[Any], final: bool) -> list[_Record]:
-        out: list[_Record] = []
-        for i in range(good_rows):
-            while self.bad_seen < len(bad) and bad[self.bad_seen].number == self.next_record:
-                out.append(_Record(self.next_record, -1, bad[self.bad_seen]))
-                self.bad_seen += 1
-                self.next_record += 1
-            out.append(_Record(self.next_record, i, None))
-            self.next_record += 1
-        if final:
-            while self.bad_seen < len(bad):
-                out.append(_Record(bad[self.bad_seen].number, -1, bad[self.bad_seen]))
-                self.bad_seen += 1
-        return out
-
-
-def _malformed(stream: str, record: int, row: Any) -> Reject:
-    return Reject(
-        row=record,
-        position=f"{stream}:{record}",
-        column=None,
-        raw_value=str(row.text),
-        rule="malformed_record",
-        message=f"record has {row.actual_columns} fields, the header has {row.expected_columns}",
-    )
-
-
-def _take(pending: list[pa.RecordBatch], n: int) -> tuple[pa.Table, list[pa.RecordBatch], int]:
-    table = pa.Table.from_batches(pending)
-    head, tail = table.slice(0, n), table.slice(n)
-    rest = tail.to_batches()
-    return head, rest, tail.num_rows
-
-
-def _header(path: Path, o: CsvOptions) -> list[str]:
-    reader = pacsv.open_csv(
-        path,
-        read_options=pacsv.ReadOptions(use_threads=False, encoding=o.encoding, block_size=1 << 16),
-        parse_options=pacsv.ParseOptions(
-            delimiter=o.delimiter,
-            quote_char=o.quote if o.quote else False,
-            newlines_in_values=o.newlines_in_values,
-            invalid_row_handler=lambda _row: "skip",
-        ),
-    )
-    names = list(reader.schema.names)
-    reader.close()
-    return names
+def _ragged(got: int, want: int, d: CsvDialect) -> str:
+    message = f"record has {got} fields, the header has {want}"
+    if got == want + 1 and not d.trailing_delimiter:
+        message += " (if every record ends with a delimiter, set `trailing_delimiter: true`)"
+    return message

@@ -17,12 +17,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def prefect_harness() -> Iterator[None]:
-    """One temporary Prefect API for the whole session (starting one costs seconds)."""
+def prefect_harness() -> Iterator[str]:
+    """One temporary Prefect API for the whole session (starting one costs seconds); yields
+    its URL, which child processes use instead of starting their own."""
+    from prefect.settings import PREFECT_API_URL
     from prefect.testing.utilities import prefect_test_harness
 
     with prefect_test_harness(server_startup_timeout=120):
-        yield
+        yield str(PREFECT_API_URL.value())
 
 
 @pytest.fixture(scope="session")
@@ -32,6 +34,17 @@ def legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, An
 
     out = tmp_path_factory.mktemp("legacy")
     generate(out, customers=400, seed=11)
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    return out, manifest
+
+
+@pytest.fixture(scope="session")
+def small_legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, Any]]:
+    """A smaller legacy CRM (120 customers) for tests that run many processes."""
+    import json
+
+    out = tmp_path_factory.mktemp("small_legacy")
+    generate(out, customers=120, seed=5)
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     return out, manifest
 

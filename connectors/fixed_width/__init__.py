@@ -1,0 +1,1 @@
+"""Fixed-width text files (columns by position) as sources."""

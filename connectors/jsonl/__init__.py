@@ -1,0 +1,1 @@
+"""JSON Lines files (one JSON object per line) as sources, nested fields flattened."""

@@ -1,0 +1,48 @@
+"""Connection options of the `jsonl` kind: a folder of JSON Lines files."""
+
+from __future__ import annotations
+
+import codecs
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class JsonlOptions(BaseModel):
+    """A folder of JSON Lines files: one JSON object per line."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    path: str = Field(description="Folder holding the files (relative to the project).")
+    encoding: str = Field(
+        default="utf-8", description="Byte encoding of the files (a leading BOM is skipped)."
+    )
+    columns: dict[str, str] | None = Field(
+        default=None,
+        description="Column name -> path of the value in each object, e.g."
+        " `customer_city: customer.address.city` or `first_tag: tags.0`. Without it every"
+        " leaf of every object becomes a column named by its path joined with `separator`.",
+    )
+    separator: str = Field(
+        default="__",
+        min_length=1,
+        description="Joins the keys of a nested field into its column name: a.b.c -> a__b__c.",
+    )
+    max_depth: int = Field(
+        default=10,
+        ge=1,
+        description="Objects nested deeper than this are kept whole, as JSON text.",
+    )
+
+    @field_validator("encoding")
+    @classmethod
+    def _known_encoding(cls, v: str) -> str:
+        try:
+            codecs.lookup(v)
+        except LookupError:
+            raise ValueError(f"unknown encoding {v!r}; use a Python codec name") from None
+        if "\n{}".encode(v) != b"\n{}":
+            raise ValueError(
+                f"encoding {v!r} does not write newlines and braces as ASCII bytes; re-encode"
+                " the files as UTF-8 (JSON Lines is UTF-8 by definition)"
+            )
+        return v

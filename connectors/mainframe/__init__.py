@@ -1,0 +1,1 @@
+"""Mainframe record files: EBCDIC data described by a COBOL copybook (kind `ebcdic`)."""

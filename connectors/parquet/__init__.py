@@ -1,0 +1,1 @@
+"""Parquet files as sources, streamed row group by row group."""
