@@ -52,7 +52,7 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         md,
         sa.Column("run_id", sa.String(40), primary_key=True),
         sa.Column("mode", sa.String(20), nullable=False),
-        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("state", sa.String(32), nullable=False),
         sa.Column("project", sa.String(200), nullable=False),
         sa.Column("started_at", sa.DateTime, nullable=False),
         sa.Column("finished_at", sa.DateTime),
@@ -79,7 +79,7 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("rows_unchanged", sa.Integer, nullable=False, default=0),
         sa.Column("seconds", sa.Float, nullable=False),
         sa.Column("committed_at", sa.DateTime, nullable=False),
-        sa.Column("state", sa.String(20), nullable=False, default="committed"),
+        sa.Column("state", sa.String(32), nullable=False, default="committed"),
         sa.Column("rolled_back_at", sa.DateTime),
     )
     sa.Table(
@@ -90,7 +90,7 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("position", sa.Integer, nullable=False),
         sa.Column("mode", sa.String(10), nullable=False),
         sa.Column("key_columns", sa.Text, nullable=False),
-        sa.Column("state", sa.String(20), nullable=False),
+        sa.Column("state", sa.String(32), nullable=False),
         sa.Column("updated_at", sa.DateTime, nullable=False),
     )
     sa.Table(

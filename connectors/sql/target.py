@@ -265,13 +265,33 @@ class SqlTarget(Target):
     def scan(
         self, conn: Connection, table: str, chunk: int = 10_000
     ) -> Iterator[list[tuple[Any, ...]]]:
-        """Every row of `table` as tuples (all columns, table order), streamed in chunks."""
+        """Every row of `table` as tuples (all columns, table order), in chunks.
+
+        Pages by primary key (keyset), so the caller may run other statements on the same
+        connection between chunks (MariaDB cannot while a streaming cursor is open). A
+        table without a primary key is streamed from a server-side cursor instead.
+        """
         target = self.table(conn, table)
-        result = conn.execution_options(stream_results=True, max_row_buffer=chunk).execute(
-            sa.select(target)
-        )
-        while rows := result.fetchmany(chunk):
-            yield [tuple(r) for r in rows]
+        pk = list(target.primary_key.columns)
+        if not pk:
+            result = conn.execute(
+                sa.select(target),
+                execution_options={"stream_results": True, "max_row_buffer": chunk},
+            )
+            while rows := result.fetchmany(chunk):
+                yield [tuple(r) for r in rows]
+            return
+        positions = [list(target.columns).index(c) for c in pk]
+        last: tuple[Any, ...] | None = None
+        while True:
+            query = sa.select(target).order_by(*pk).limit(chunk)
+            if last is not None:
+                query = query.where(sa.tuple_(*pk) > sa.tuple_(*last))
+            page: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(query)]
+            if not page:
+                return
+            yield page
+            last = tuple(page[-1][i] for i in positions)
 
     def column_names(self, conn: Connection, table: str) -> list[str]:
         return [c.name for c in self.table(conn, table).columns]
