@@ -27,7 +27,7 @@ demo: $(STAMP) ## generate the legacy CRM and migrate it into SQLite (no server 
 	$(VENV)/bin/ferryman run
 
 test: $(STAMP) ## run the whole test suite (services skip unless FERRYMAN_REQUIRE_SERVICES=1)
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2
 
 test-crash: $(STAMP) ## kill migrations at many random points and check resume
 	$(PY) -m pytest -q -m crash --crash-points=50

@@ -131,6 +131,18 @@ def _parquet_source() -> type[Source]:
     return ParquetSource
 
 
+def _excel_options() -> type[BaseModel]:
+    from connectors.excel.options import ExcelOptions
+
+    return ExcelOptions
+
+
+def _excel_source() -> type[Source]:
+    from connectors.excel.source import ExcelSource
+
+    return ExcelSource
+
+
 def builtin_kinds() -> list[ConnectorKind]:
     return [
         ConnectorKind(
@@ -167,6 +179,9 @@ def builtin_kinds() -> list[ConnectorKind]:
         ),
         ConnectorKind(
             "parquet", _parquet_options, _parquet_source, None, "A folder of Parquet files"
+        ),
+        ConnectorKind(
+            "excel", _excel_options, _excel_source, None, "A folder of .xlsx/.xls workbooks"
         ),
     ]
 

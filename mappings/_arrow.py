@@ -48,8 +48,14 @@ def as_text(values: pa.Array) -> pa.Array:
     if pa.types.is_string(values.type):
         return values
     if pa.types.is_binary(values.type) or pa.types.is_large_binary(values.type):
-        # Undecodable bytes cannot be shown or compared as text; keep them visible.
-        return pc.cast(values, pa.string(), safe=False)
+        try:
+            return pc.cast(values, pa.string())
+        except pa.ArrowInvalid:
+            # Undecodable bytes: shown as \x.. escapes, so they stay visible and every
+            # text kernel can read them (once per distinct value).
+            distinct = pc.unique(values.drop_null())
+            decoded = [v.decode("utf-8", "backslashreplace") for v in distinct.to_pylist()]
+            return pc.take(pa.array(decoded, pa.string()), pc.index_in(values, value_set=distinct))
     return pc.cast(values, pa.string())
 
 
@@ -118,6 +124,14 @@ def finish(values: pa.Array, errors: Sequence[pa.Array | None]) -> StepResult:
     return StepResult(null_where(pc.is_valid(err), values), err)
 
 
+def not_a(text: pa.Array, what: str, hint: str = "") -> pa.Array:
+    """ "'1O' is not an integer", with a pointer to `nulls:` when the value is blank."""
+    blank = f" is blank, not {what}; add '' to the field's `nulls:` if blank means NULL"
+    return pc.if_else(
+        is_blank(text), join(quoted(text), blank), join(quoted(text), f" is not {what}{hint}")
+    )
+
+
 def is_blank(text: pa.Array) -> pa.Array:
     """True where a text value is empty or only whitespace."""
     return pc.equal(pc.utf8_trim_whitespace(text), "")
@@ -153,6 +167,14 @@ def strptime_strict(text: pa.Array, fmt: str, unit: str = "s") -> pa.Array:
     parsed = pc.strptime(text, format=fmt, unit=unit, error_is_null=True)
     printed = pc.strftime(parsed, format=fmt)
     same = falsy_nulls(pc.equal(_comparable(printed), _comparable(text)))
+    return pc.if_else(same, parsed, pa.scalar(None, parsed.type))
+
+
+def iso_date_strict(text: pa.Array) -> pa.Array:
+    """`strptime_strict(text, "%Y-%m-%d")` for text already known to be NNNN-NN-NN (or
+    null): printed back, a real day gives exactly the input, so no normalizing is needed."""
+    parsed = pc.strptime(text, format="%Y-%m-%d", unit="s", error_is_null=True)
+    same = falsy_nulls(pc.equal(pc.strftime(parsed, format="%Y-%m-%d"), text))
     return pc.if_else(same, parsed, pa.scalar(None, parsed.type))
 
 

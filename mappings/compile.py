@@ -17,22 +17,55 @@ Every input row ends up in exactly one place:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 
 from connectors.base import ROW_POSITION, ColumnSchema, TableSchema
 from connectors.registry import RegistryError, did_you_mean
-from mappings._arrow import as_array, as_text, falsy_nulls, null_where
+from mappings._arrow import as_array, as_text, falsy_nulls
+from mappings._fields import (
+    CompiledField as _Field,
+)
+from mappings._fields import (
+    CompiledStep as _Step,
+)
+from mappings._fields import (
+    FieldErrors as _Errors,
+)
+from mappings._fields import (
+    apply_markers as _apply_markers,
+)
+from mappings._fields import (
+    field_inputs as _inputs,
+)
+from mappings._fields import (
+    field_rejects as _rejects,
+)
+from mappings._fields import (
+    legacy_key as _legacy_key,
+)
+from mappings._fields import (
+    marker_set as _markers,
+)
+from mappings._fields import (
+    raw_text as _raw_text,
+)
+from mappings._fields import (
+    required_message as _required_message,
+)
 from mappings.expressions import Expression, ExpressionError, parse_expression
 from mappings.functions import TransformFunction, get_function, parse_args
-from mappings.model import FieldSpec, MappingSpec, TypeSpec
+from mappings.lookups import CompileContext, KeyMapStore, LookupProvider
+from mappings.model import FieldSpec, Index, MappingSpec
 from mappings.rejects import Reject
-from mappings.types import arrow_type, cast_column
+from mappings.rows import dedup_losers
+from mappings.types import arrow_type, cast_column, max_length
 
 ROW_INDEX = "__ferryman_row"
 """int32 index of each row in the input batch, kept through later stages."""
@@ -78,48 +111,21 @@ class MappedBatch:
         return len({r.row for r in self.rejects})
 
 
-@dataclass(frozen=True)
-class _Step:
-    function: TransformFunction
-    args: BaseModel
-
-
-@dataclass(frozen=True)
-class _Field:
-    name: str
-    spec: FieldSpec
-    type: TypeSpec
-    steps: tuple[_Step, ...]
-    markers: pa.Array  # stripped null markers, as text
-    default: pa.Scalar | None
-    required: bool
-
-
-@dataclass
-class _Errors:
-    """Per field: the first error of each row, with its rule."""
-
-    rules: list[tuple[str, pa.Array]] = field(default_factory=list)
-
-    def add(self, rule: str, errors: pa.Array | None) -> None:
-        if errors is not None:
-            self.rules.append((rule, errors))
-
-    def failing(self, n: int) -> pa.Array:
-        failing = pa.repeat(pa.scalar(False), n)
-        for _, errors in self.rules:
-            failing = pc.or_(failing, pc.is_valid(errors))
-        return failing
-
-
 class CompiledMapping:
     """A spec ready to map batches: built by `compile_spec`."""
 
-    def __init__(self, spec: MappingSpec, fields: list[_Field], filter: Expression | None):
+    def __init__(
+        self,
+        spec: MappingSpec,
+        fields: list[_Field],
+        filter: Expression | None,
+        ctx: CompileContext | None = None,
+    ):
         self.spec = spec
         self._fields = fields
         self._filter = filter
-        columns = {c for f in fields for c in f.spec.source_columns}
+        self._ctx = ctx if ctx is not None else CompileContext()
+        columns = {c for f in fields for c in f.columns}
         self.source_columns: frozenset[str] = frozenset(
             columns | (filter.columns if filter else set())
         )
@@ -131,7 +137,7 @@ class CompiledMapping:
                 name=f.name,
                 type=arrow_type(f.type),
                 nullable=not f.required,
-                max_length=f.type.length if f.type.name == "string" else None,
+                max_length=max_length(f.type),
             )
             for f in self._fields
         )
@@ -140,6 +146,16 @@ class CompiledMapping:
             for fk in self.spec.foreign_keys
         )
         return TableSchema(self.spec.target, columns, tuple(self.spec.key), fks)
+
+    def indexes(self) -> list[Index]:
+        """Indexes to create on the target after the load (`indexes:` in the spec), each
+        with its name filled in (ix_<table>_<columns>, or ux_ when unique)."""
+        out = []
+        for ix in self.spec.indexes:
+            prefix = "ux" if ix.unique else "ix"
+            name = ix.name or f"{prefix}_{self.spec.target}_{'_'.join(ix.columns)}"
+            out.append(ix.model_copy(update={"name": name}))
+        return out
 
     def apply(self, data: pa.Table) -> MappedBatch:
         """Map one batch of raw source rows (see the module doc for the order of steps)."""
@@ -153,19 +169,78 @@ class CompiledMapping:
         if self._filter is not None:
             keep, filtered, rejects = self._apply_filter(data, positions)
         data, index, positions = data.filter(keep), index.filter(keep), positions.filter(keep)
-        outputs, failing = [], pa.repeat(pa.scalar(False), data.num_rows)
+        outputs: dict[str, pa.Array] = {}
+        failing = pa.repeat(pa.scalar(False), data.num_rows)
         for f in self._fields:
+            if f.surrogate:
+                continue
             values, errors = self._map_field(f, data)
-            outputs.append(values)
+            outputs[f.name] = values
             failing = pc.or_(failing, errors.failing(data.num_rows))
             rejects += _rejects(f, errors, data, index, positions)
+        for f in self._fields:
+            if f.surrogate:
+                values, errors = self._surrogate(f, data, failing)
+                outputs[f.name] = values
+                failing = pc.or_(failing, errors.failing(data.num_rows))
+                rejects += _rejects(f, errors, data, index, positions)
+        if self.spec.dedup is not None:
+            lost, dup_rejects = self._dedup(outputs, failing, index, positions)
+            failing = pc.or_(failing, lost)
+            rejects += dup_rejects
         good = pc.invert(failing)
         names = [f.name for f in self._fields] + [ROW_POSITION, ROW_INDEX]
-        arrays = [v.filter(good) for v in outputs] + [positions.filter(good), index.filter(good)]
+        arrays = [outputs[f.name].filter(good) for f in self._fields]
+        arrays += [positions.filter(good), index.filter(good)]
         rows = pa.Table.from_arrays(arrays, names=names)
         order = {f.name: i for i, f in enumerate(self._fields)}
         rejects.sort(key=lambda r: (r.row, -1 if r.column is None else order.get(r.column, 0)))
         return MappedBatch(rows, rejects, filtered)
+
+    def _dedup(
+        self,
+        outputs: dict[str, pa.Array],
+        failing: pa.Array,
+        index: pa.Array,
+        positions: pa.Array,
+    ) -> tuple[pa.Array, list[Reject]]:
+        """Rows losing to another row of the batch with the same dedup key (rows that
+        already failed take no part: a broken row never wins over a good one)."""
+        rule = self.spec.dedup
+        assert rule is not None
+        good = pc.invert(failing)
+        keys = pa.table({c: outputs[c].filter(good) for c in rule.key})
+        by = outputs[rule.by].filter(good) if rule.by else None
+        lost, rejects = dedup_losers(keys, by, rule, index.filter(good), positions.filter(good))
+        mask = pa.repeat(pa.scalar(False), len(failing))
+        if rejects:
+            mask = pc.replace_with_mask(mask, good, lost)
+        return mask, rejects
+
+    def _surrogate(self, f: _Field, data: pa.Table, failing: pa.Array) -> tuple[pa.Array, _Errors]:
+        """New keys from the KeyMapStore, for the rows that passed every other field (a
+        rejected row gets its key when it is replayed, not now)."""
+        errors = _Errors()
+        columns = [_apply_markers(v, f.markers) for v in _inputs(f, data)]
+        legacy = _legacy_key(columns)
+        missing = pc.is_null(legacy)
+        if pc.any(missing).as_py():
+            message = _required_message(f)
+            errors.add("required", pc.if_else(missing, message, pa.scalar(None, pa.string())))
+        wanted = pc.and_(pc.invert(failing), pc.is_valid(legacy))
+        out = pa.nulls(data.num_rows, pa.int64())
+        if pc.any(wanted).as_py():
+            store = self._ctx.keys
+            if store is None:
+                raise RuntimeError(
+                    f"{self.spec.target}.{f.name} is a surrogate key and needs a KeyMapStore:"
+                    " compile the spec with compile_spec(spec, keys=...)"
+                )
+            new = store.get_or_assign(self.spec.target, legacy.filter(wanted))
+            out = pc.replace_with_mask(out, wanted, pc.cast(new, pa.int64()))
+        cast = cast_column(out, f.type)
+        errors.add(f"cast:{f.type.name}", cast.errors)
+        return cast.values, errors
 
     def _check_columns(self, data: pa.Table) -> None:
         if ROW_POSITION not in data.column_names:
@@ -226,14 +301,17 @@ class CompiledMapping:
 
     def _map_field(self, f: _Field, data: pa.Table) -> tuple[pa.Array, _Errors]:
         errors = _Errors()
-        inputs = _inputs(f, data)
+        if f.expr is not None:
+            inputs = [self._evaluate(f, f.expr, data, errors)]
+        else:
+            inputs = _inputs(f, data)
         if f.spec.from_ is not None and len(f.markers):
             inputs = [_apply_markers(v, f.markers) for v in inputs]
         for step in f.steps:
             result = step.function.apply(inputs, step.args)
             errors.add(step.function.name, result.errors)
             inputs = [result.values]
-        cast = cast_column(inputs[0], f.type)
+        cast = cast_column(inputs[0], f.type, f.options)
         errors.add(f"cast:{f.type.name}", cast.errors)
         values = cast.values
         if f.default is not None:
@@ -245,95 +323,46 @@ class CompiledMapping:
                 errors.add("required", pc.if_else(missing, message, pa.scalar(None, pa.string())))
         return values, errors
 
-
-def _inputs(f: _Field, data: pa.Table) -> list[pa.Array]:
-    if f.spec.from_ is None:
-        return [pa.repeat(pa.scalar(f.spec.value), data.num_rows)]
-    return [as_array(data.column(c)) for c in f.spec.source_columns]
-
-
-def _markers(markers: Sequence[str]) -> pa.Array:
-    return pa.array(sorted({m.strip() for m in markers}), pa.string())
-
-
-def _apply_markers(values: pa.Array, markers: pa.Array) -> pa.Array:
-    """NULL where the value's text, stripped, is one of the (stripped) markers."""
-    if not len(markers) or pa.types.is_null(values.type):
-        return values
-    hit = pc.is_in(pc.utf8_trim_whitespace(as_text(values)), value_set=markers)
-    return null_where(hit, values)
-
-
-def _required_message(f: _Field) -> str:
-    columns = ", ".join(f.spec.source_columns) or "its constant value"
-    why = "key field" if not f.spec.required else "required field"
-    return (
-        f"{f.name} is a {why} but has no value (source {columns} is NULL, blank or a null"
-        " marker); fix the source, or give the field a `default:`"
-    )
-
-
-def _raw_text(columns: list[pa.Array], names: list[str]) -> pa.Array:
-    """The raw source value(s) as text: `x` for one column, `A='x', B=NULL` for several."""
-    if len(columns) == 1:
-        return as_text(columns[0])
-    parts = []
-    for name, col in zip(names, columns, strict=True):
-        text = as_text(col)
-        shown = pc.binary_join_element_wise("'", text, "'", "")
-        parts.append(pc.binary_join_element_wise(f"{name}=", pc.fill_null(shown, "NULL"), ""))
-    if not parts:
-        return pa.nulls(0, pa.string())
-    return pc.binary_join_element_wise(*parts, ", ")
-
-
-def _rejects(
-    f: _Field, errors: _Errors, data: pa.Table, index: pa.Array, positions: pa.Array
-) -> list[Reject]:
-    if not errors.rules:
-        return []
-    if f.spec.from_ is None:
-        raw = pa.repeat(pa.scalar(_text(f.spec.value), pa.string()), data.num_rows)
-    else:
-        columns = [as_array(data.column(c)) for c in f.spec.source_columns]
-        raw = _raw_text(columns, f.spec.source_columns)
-    taken = pa.repeat(pa.scalar(False), data.num_rows)
-    out: list[Reject] = []
-    for rule, messages in errors.rules:
-        first = pc.and_(pc.is_valid(messages), pc.invert(taken))
-        taken = pc.or_(taken, first)
-        at = pc.indices_nonzero(first)
-        rows = zip(
-            index.take(at).to_pylist(),
-            positions.take(at).to_pylist(),
-            raw.take(at).to_pylist(),
-            messages.take(at).to_pylist(),
-            strict=True,
+    def _evaluate(self, f: _Field, expr: Expression, data: pa.Table, errors: _Errors) -> pa.Array:
+        """A computed field: the expression over its columns, after the null markers."""
+        names = sorted(expr.columns)
+        table = pa.table(
+            {c: _apply_markers(as_array(data.column(c)), f.markers) for c in names}
+            if names
+            else {"_": pa.nulls(data.num_rows)}
         )
-        out += [Reject(i, pos, f.name, value, rule, msg) for i, pos, value, msg in rows]
-    return out
-
-
-def _text(value: object) -> str | None:
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
+        result = expr.evaluate_rows(table)
+        errors.add("expr", result.errors)
+        return result.values
 
 
 # --- compiling --------------------------------------------------------------------------
 
 
-def compile_spec(spec: MappingSpec) -> CompiledMapping:
-    """Resolve functions and arguments, parse the filter and cast defaults, once.
+def compile_spec(
+    spec: MappingSpec,
+    *,
+    base_dir: Path | None = None,
+    lookups: LookupProvider | None = None,
+    keys: KeyMapStore | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> CompiledMapping:
+    """Resolve functions and arguments, parse expressions and cast defaults, once.
+
+    `base_dir` is the project folder (files named in the spec are relative to it; default:
+    the one the spec was loaded with, see `mappings.loader`); `lookups` and `keys` are the
+    flow's LookupProvider and KeyMapStore, needed only by specs with target/source lookups
+    or surrogate keys; `environ` defaults to os.environ (the pseudonym key of `hash`).
+    A spec with `more_sources` compiles for its first stream: compile each of
+    `spec.stream_specs()` for the others.
 
     Raises CompileError listing every problem (with its path in the spec).
     """
+    ctx = _context(spec, base_dir, lookups, keys, environ)
     problems: list[Problem] = []
     fields = []
     for name, fs in spec.fields.items():
-        compiled, found = _compile_field(spec, name, fs)
+        compiled, found = _compile_field(spec, name, fs, ctx)
         problems += found
         if compiled is not None:
             fields.append(compiled)
@@ -351,42 +380,80 @@ def compile_spec(spec: MappingSpec) -> CompiledMapping:
                 )  # fmt: skip
     if problems:
         raise CompileError(spec.target, problems)
-    return CompiledMapping(spec, fields, filter_expr)
+    return CompiledMapping(spec, fields, filter_expr, ctx)
 
 
-def check_spec(spec: MappingSpec) -> list[Problem]:
-    """Every problem compile_spec would raise, without raising (for `ferryman check`)."""
-    try:
-        compile_spec(spec)
-    except CompileError as e:
-        return list(e.problems)
-    return []
+def _context(
+    spec: MappingSpec,
+    base_dir: Path | None,
+    lookups: LookupProvider | None,
+    keys: KeyMapStore | None,
+    environ: Mapping[str, str] | None,
+) -> CompileContext:
+    if base_dir is None:
+        from mappings.loader import base_dir_of
+
+        base_dir = base_dir_of(spec)
+    if environ is None:
+        return CompileContext(base_dir=base_dir, lookups=lookups, keys=keys)
+    return CompileContext(base_dir=base_dir, lookups=lookups, keys=keys, environ=environ)
+
+
+def check_spec(spec: MappingSpec, *, base_dir: Path | None = None) -> list[Problem]:
+    """Every problem compile_spec would raise, for every stream of the spec, without
+    raising (for `ferryman check`). Problems of a `more_sources` stream point into it."""
+    if base_dir is None:
+        from mappings.loader import base_dir_of
+
+        base_dir = base_dir_of(spec)
+    problems: list[Problem] = []
+    for i, stream in enumerate(spec.stream_specs()):
+        try:
+            compile_spec(stream, base_dir=base_dir)
+        except CompileError as e:
+            found = list(e.problems) if i == 0 else _in_more_source(spec, i - 1, e.problems)
+            problems += [p for p in found if p not in problems]
+    return problems
+
+
+def _in_more_source(spec: MappingSpec, i: int, problems: Sequence[Problem]) -> list[Problem]:
+    """Problems of stream i+1, moved to `more_sources[i]` where that stream differs."""
+    more = spec.more_sources[i]
+    out = []
+    for p in problems:
+        own_field = p.path[:1] == ("fields",) and len(p.path) > 1 and p.path[1] in more.fields
+        own_filter = p.path[:1] == ("filter",) and more.filter is not None
+        moved = own_field or own_filter
+        out.append(Problem(("more_sources", i, *p.path), p.message, p.offset) if moved else p)
+    return out
 
 
 def _compile_field(
-    spec: MappingSpec, name: str, fs: FieldSpec
+    spec: MappingSpec, name: str, fs: FieldSpec, ctx: CompileContext
 ) -> tuple[_Field | None, list[Problem]]:
     base: SpecPath = ("fields", name)
     problems: list[Problem] = []
-    steps: list[_Step] = []
-    for i, step in enumerate(fs.transform):
-        path = (*base, "transform", i)
+    expr = None
+    columns: list[str] = []
+    if fs.expr is not None:
         try:
-            fn = get_function(step.function)
-            steps.append(_Step(fn, parse_args(step)))
-        except (RegistryError, ValidationError, ValueError) as e:
-            problems.append(Problem(path, _one_line(e)))
-            continue
-        problems += _arity_problems(fs, fn, i, path)
-    if len(fs.source_columns) > 1 and not fs.transform:
+            expr = parse_expression(fs.expr)
+            columns = sorted(expr.columns)
+        except ExpressionError as e:
+            problems.append(Problem((*base, "expr"), e.message, e.offset))
+    else:
+        columns = fs.source_columns
+    steps, found = _compile_steps(fs, base, len(columns), ctx)
+    problems += found
+    if len(columns) > 1 and not fs.transform and fs.expr is None and fs.surrogate is None:
         problems.append(
-            Problem((*base, "from"), f"reads {len(fs.source_columns)} columns but has no step to"
+            Problem((*base, "from"), f"reads {len(columns)} columns but has no step to"
                     " combine them; add `transform: [concat]` or `[coalesce]`")
         )  # fmt: skip
     t = fs.type_spec
     default = None
     if fs.default is not None:
-        cast = cast_column(pa.array([fs.default]), t)
+        cast = cast_column(pa.array([fs.default]), t, fs.cast)
         if cast.errors is not None:
             problems.append(Problem((*base, "default"), f"{cast.errors[0].as_py()} ({t})"))
         else:
@@ -395,12 +462,33 @@ def _compile_field(
         return None, problems
     markers = _markers([*spec.source.null_markers, *fs.nulls])
     required = fs.required or name in spec.key
-    return _Field(name, fs, t, tuple(steps), markers, default, required), []
+    compiled = _Field(
+        name, fs, t, tuple(steps), markers, default, required, fs.cast, expr, tuple(columns)
+    )
+    return compiled, []
 
 
-def _arity_problems(fs: FieldSpec, fn: TransformFunction, i: int, path: SpecPath) -> list[Problem]:
-    n = len(fs.source_columns)
-    if i == 0 and n > 1 and not fn.multi_input:
+def _compile_steps(
+    fs: FieldSpec, base: SpecPath, n_columns: int, ctx: CompileContext
+) -> tuple[list[_Step], list[Problem]]:
+    steps: list[_Step] = []
+    problems: list[Problem] = []
+    for i, step in enumerate(fs.transform):
+        path = (*base, "transform", i)
+        try:
+            fn = get_function(step.function)
+            steps.append(_Step(fn, fn.prepare(parse_args(step), ctx)))
+        except (RegistryError, ValidationError, ValueError) as e:
+            problems.append(Problem(path, _one_line(e)))
+            continue
+        problems += _arity_problems(fs, fn, i, path, n_columns)
+    return steps, problems
+
+
+def _arity_problems(
+    fs: FieldSpec, fn: TransformFunction, i: int, path: SpecPath, n: int
+) -> list[Problem]:
+    if i == 0 and n > 1 and not fn.multi_input and fs.expr is None:
         columns = ", ".join(fs.source_columns)
         return [
             Problem(path, f"the field reads {n} columns ({columns}) but {fn.name!r} takes one;"

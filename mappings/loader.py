@@ -28,7 +28,7 @@ from pydantic import BaseModel, ValidationError
 
 from connectors.registry import RegistryError, did_you_mean
 from mappings.issues import issues_from_validation_error
-from mappings.model import MappingSpec, Step
+from mappings.model import FieldSpec, MappingSpec, Step
 from mappings.yaml_positions import (
     UNREADABLE,
     PositionMap,
@@ -42,6 +42,7 @@ from mappings.yaml_positions import (
 __all__ = [
     "PositionMap",
     "SpecError",
+    "base_dir_of",
     "SpecIssue",
     "check_source_columns",
     "load_spec",
@@ -114,45 +115,71 @@ def _load_model(
 
 # --- mapping specs --------------------------------------------------------------------------
 
-# id(spec) -> (positions, display path); entries vanish with their spec (weakref.finalize)
-_REMEMBERED: dict[int, tuple[PositionMap, str]] = {}
+# id(spec) -> (positions, display path, project folder); entries vanish with their spec
+_REMEMBERED: dict[int, tuple[PositionMap, str, Path]] = {}
+PROJECT_FILE = "ferryman.yaml"
 
 
-def _remember(spec: MappingSpec, positions: PositionMap, display: str) -> None:
+def _remember(spec: MappingSpec, positions: PositionMap, display: str, base_dir: Path) -> None:
     key = id(spec)
-    _REMEMBERED[key] = (positions, display)
+    _REMEMBERED[key] = (positions, display, base_dir)
     weakref.finalize(spec, _REMEMBERED.pop, key, None)
 
 
 def positions_of(spec: MappingSpec) -> tuple[PositionMap, str] | None:
     """The PositionMap and display path a spec was loaded with, if loaded here."""
-    return _REMEMBERED.get(id(spec))
+    found = _REMEMBERED.get(id(spec))
+    return None if found is None else (found[0], found[1])
+
+
+def base_dir_of(spec: MappingSpec) -> Path | None:
+    """The project folder a spec was loaded with (files it names are relative to it)."""
+    found = _REMEMBERED.get(id(spec))
+    return None if found is None else found[2]
+
+
+def project_dir(spec_path: Path) -> Path:
+    """The project a spec file belongs to: the nearest folder above it holding
+    ferryman.yaml, else the spec's own folder."""
+    folder = spec_path.resolve().parent
+    for candidate in (folder, *folder.parents):
+        if (candidate / PROJECT_FILE).is_file():
+            return candidate
+    return folder
 
 
 def load_spec_with_positions(
-    path: Path, *, display_path: str | None = None
+    path: Path, *, display_path: str | None = None, base_dir: Path | None = None
 ) -> tuple[MappingSpec, PositionMap]:
-    """One mapping spec and its positions; raises SpecError with all the file's issues."""
+    """One mapping spec and its positions; raises SpecError with all the file's issues.
+
+    `base_dir` is the project folder: files a spec names (value maps, lookup CSVs) are
+    relative to it. Default: the nearest folder above the spec holding ferryman.yaml.
+    """
     display = display_path if display_path is not None else str(path)
+    base = base_dir if base_dir is not None else project_dir(path)
     spec, data, positions, issues = _load_model(path, MappingSpec, display, None)
     if isinstance(data, Mapping):  # the YAML parsed: check what the model cannot
-        issues += _check_steps(data, positions, display)
-        issues += _check_filter(data, positions, display)
+        issues += _check_steps(data, positions, display, base)
+        issues += _check_expressions(data, positions, display)
     if spec is None or issues:
         raise SpecError(issues)
-    _remember(spec, positions, display)
+    _remember(spec, positions, display, base)
     return spec, positions
 
 
-def load_spec(path: Path, *, display_path: str | None = None) -> MappingSpec:
+def load_spec(
+    path: Path, *, display_path: str | None = None, base_dir: Path | None = None
+) -> MappingSpec:
     """One mapping spec; raises SpecError with every issue of the file."""
-    return load_spec_with_positions(path, display_path=display_path)[0]
+    return load_spec_with_positions(path, display_path=display_path, base_dir=base_dir)[0]
 
 
 def load_specs(directory: Path, *, root: Path | None = None) -> list[MappingSpec]:
     """Every `*.yaml`/`*.yml` in `directory`, in name order; one SpecError for all files.
 
-    File names in messages are relative to `root` when given (the project folder).
+    File names in messages are relative to `root` when given (the project folder), and
+    files the specs name are relative to it too.
     """
     issues: list[SpecIssue] = []
     specs: list[MappingSpec] = []
@@ -161,7 +188,7 @@ def load_specs(directory: Path, *, root: Path | None = None) -> list[MappingSpec
     for path in files:
         display = _display(path, root)
         try:
-            spec, positions = load_spec_with_positions(path, display_path=display)
+            spec, positions = load_spec_with_positions(path, display_path=display, base_dir=root)
         except SpecError as e:
             issues.extend(e.issues)
             continue
@@ -196,19 +223,29 @@ def _display(path: Path, root: Path | None) -> str:
 # --- checks beyond the model ----------------------------------------------------------------
 
 
+def _field_maps(data: Mapping[Hashable, Any]) -> Iterable[tuple[YamlPath, Mapping[Any, Any]]]:
+    """(path, fields mapping) of the spec and of each of its `more_sources`."""
+    fields = data.get("fields")
+    if isinstance(fields, Mapping):
+        yield ("fields",), fields
+    more = data.get("more_sources")
+    for i, entry in enumerate(more if isinstance(more, list) else []):
+        sub = entry.get("fields") if isinstance(entry, Mapping) else None
+        if isinstance(sub, Mapping):
+            yield ("more_sources", i, "fields"), sub
+
+
 def _steps(data: Mapping[Hashable, Any]) -> Iterable[tuple[YamlPath, Any, Step]]:
     """(path, raw YAML, Step) of every step whose shape is right; the model validation
     already reported the others."""
-    fields = data.get("fields")
-    if not isinstance(fields, Mapping):
-        return
-    for name, field in fields.items():
-        steps = field.get("transform") if isinstance(field, Mapping) else None
-        for i, raw in enumerate(steps if isinstance(steps, list) else []):
-            try:
-                yield ("fields", name, "transform", i), raw, Step.model_validate(raw)
-            except ValidationError:
-                continue
+    for base, fields in _field_maps(data):
+        for name, field in fields.items():
+            steps = field.get("transform") if isinstance(field, Mapping) else None
+            for i, raw in enumerate(steps if isinstance(steps, list) else []):
+                try:
+                    yield (*base, name, "transform", i), raw, Step.model_validate(raw)
+                except ValidationError:
+                    continue
 
 
 def _args_base(raw: Any, step_path: YamlPath) -> YamlPath:
@@ -221,13 +258,17 @@ def _args_base(raw: Any, step_path: YamlPath) -> YamlPath:
 
 
 def _check_steps(
-    data: Mapping[Hashable, Any], positions: PositionMap, display: str
+    data: Mapping[Hashable, Any], positions: PositionMap, display: str, base_dir: Path
 ) -> list[SpecIssue]:
-    """Every transform step names a registered function and gives it valid arguments."""
+    """Every transform step names a registered function and gives it valid arguments,
+    and what the arguments name outside the spec (files, environment) is there."""
     steps = list(_steps(data))
     if not steps:
         return []
     from mappings.functions import FUNCTIONS, parse_args
+    from mappings.lookups import CompileContext
+
+    ctx = CompileContext(base_dir=base_dir)
 
     issues: list[SpecIssue] = []
     for step_path, raw, step in steps:
@@ -239,7 +280,10 @@ def _check_steps(
             issues.append(SpecIssue(display, line, col, where, str(e)))
             continue
         try:
-            parse_args(step)
+            args = parse_args(step)
+            prepare = getattr(function, "prepare", None)
+            if callable(prepare) and args is not None:
+                prepare(args, ctx)
         except ValidationError as e:
             issues += issues_from_validation_error(
                 e, data=data, positions=positions, file=display,
@@ -260,21 +304,37 @@ def _args_model(function: Any) -> Any:
     return None
 
 
-def _check_filter(
+def _expressions(data: Mapping[Hashable, Any]) -> Iterable[tuple[YamlPath, str, str]]:
+    """(path, text, what) of every expression: filters and computed fields."""
+    if isinstance(data.get("filter"), str):
+        yield ("filter",), data["filter"], "filter"
+    more = data.get("more_sources")
+    for i, entry in enumerate(more if isinstance(more, list) else []):
+        if isinstance(entry, Mapping) and isinstance(entry.get("filter"), str):
+            yield ("more_sources", i, "filter"), entry["filter"], "filter"
+    for base, fields in _field_maps(data):
+        for name, field in fields.items():
+            if isinstance(field, Mapping) and isinstance(field.get("expr"), str):
+                yield (*base, name, "expr"), field["expr"], "expression"
+
+
+def _check_expressions(
     data: Mapping[Hashable, Any], positions: PositionMap, display: str
 ) -> list[SpecIssue]:
-    """The `filter` expression parses; the error points at the offending character."""
-    text = data.get("filter")
-    if not isinstance(text, str):
-        return []
+    """Filters and `expr:` fields parse; an error points at the offending character."""
     from mappings.expressions import ExpressionError, parse_expression
 
-    try:
-        parse_expression(text)
-    except ExpressionError as e:
-        line, col = positions.in_scalar(("filter",), e.offset)
-        return [SpecIssue(display, line, col, "filter", f"invalid filter expression: {e.message}")]
-    return []
+    issues = []
+    for path, text, what in _expressions(data):
+        try:
+            parse_expression(text)
+        except ExpressionError as e:
+            line, col = positions.in_scalar(path, e.offset)
+            message = f"invalid {what}: {e.message}"
+            if what == "filter":
+                message = f"invalid filter expression: {e.message}"
+            issues.append(SpecIssue(display, line, col, positions.format(path), message))
+    return issues
 
 
 def check_source_columns(
@@ -282,8 +342,12 @@ def check_source_columns(
     columns: Iterable[str],
     display_path: str | None = None,
     positions: PositionMap | None = None,
+    *,
+    source: int = 0,
 ) -> list[SpecIssue]:
-    """Every `from:` column and every column the filter reads exists in the source.
+    """Every column read by `from:`, `expr:`, `surrogate:` and the filter exists in the
+    source stream. `source` picks the stream: 0 is `source:`, i the `more_sources[i-1]`
+    (pass the columns of that stream).
 
     `positions` defaults to the ones remembered when the spec was loaded here; a spec
     built in code has none, and its issues point at line 1.
@@ -295,33 +359,61 @@ def check_source_columns(
         display_path = remembered[1] if remembered else f"<spec {spec.target}>"
     known = list(columns)
     issues = []
-    for path, column, line_col in _used_columns(spec, positions):
+    stream = spec.stream_specs()[source].source.stream
+    for path, column, line_col in _used_columns(spec, positions, source):
         if column not in known:
             line, col = line_col
-            message = f"unknown source column {column!r} in {spec.source.stream}."
+            message = f"unknown source column {column!r} in {stream}."
             message += _hint(column, known)
             issues.append(SpecIssue(display_path, line, col, positions.format(path), message))
     return sorted(issues, key=SpecIssue.sort_key)
 
 
 def _used_columns(
-    spec: MappingSpec, positions: PositionMap
+    spec: MappingSpec, positions: PositionMap, source: int = 0
 ) -> Iterable[tuple[YamlPath, str, tuple[int, int]]]:
+    more = spec.more_sources[source - 1] if source else None
     for name, field in spec.fields.items():
-        if isinstance(field.from_, str):
-            path: YamlPath = ("fields", name, "from")
-            yield path, field.from_, positions.value(path)
-        elif field.from_ is not None:
-            for i, column in enumerate(field.from_):
-                path = ("fields", name, "from", i)
-                yield path, column, positions.value(path)
-    if spec.filter is not None:
-        from mappings.expressions import parse_expression
+        base: YamlPath = ("fields", name)
+        if more is not None and name in more.fields:
+            field, base = more.fields[name], ("more_sources", source - 1, "fields", name)
+        yield from _field_columns(field, base, positions)
+    filter_path: YamlPath = ("filter",)
+    text = spec.filter
+    if more is not None and more.filter is not None:
+        filter_path, text = ("more_sources", source - 1, "filter"), more.filter
+    if text is not None:
+        yield from _expression_columns(text, filter_path, positions)
 
-        for column in parse_expression(spec.filter).columns:
-            found = re.search(rf"(?<![\w.]){re.escape(column)}(?!\w)", spec.filter)
-            offset = found.start() if found else 0
-            yield ("filter",), column, positions.in_scalar(("filter",), offset)
+
+def _field_columns(
+    field: FieldSpec, base: YamlPath, positions: PositionMap
+) -> Iterable[tuple[YamlPath, str, tuple[int, int]]]:
+    if field.expr is not None:
+        yield from _expression_columns(field.expr, (*base, "expr"), positions)
+        return
+    start: YamlPath = base
+    value = field.from_
+    if field.surrogate is not None:
+        start, value = (*base, "surrogate"), field.surrogate.from_
+    if isinstance(value, str):
+        path: YamlPath = (*start, "from")
+        yield path, value, positions.value(path)
+    elif value is not None:
+        for i, column in enumerate(value):
+            path = (*start, "from", i)
+            yield path, column, positions.value(path)
+
+
+def _expression_columns(
+    text: str, path: YamlPath, positions: PositionMap
+) -> Iterable[tuple[YamlPath, str, tuple[int, int]]]:
+    from mappings.expressions import parse_expression
+
+    for column in sorted(parse_expression(text).columns):
+        found = re.search(rf"(?<![\w.]){re.escape(column)}(?!\w)", text)
+        offset = found.start() if found else 0
+        yield path, column, positions.in_scalar(path, offset)
 
 
 def _hint(column: str, known: list[str]) -> str:

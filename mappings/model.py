@@ -16,21 +16,44 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
 
-IDENTIFIER = r"^[A-Za-z_][A-Za-z0-9_]*$"
+from mappings._strict import IDENTIFIER, StrictModel
+from mappings.options import CAST_OPTION_TYPES, CastOptions, Dedup, Index, Surrogate
 
-
-class StrictModel(BaseModel):
-    """Base of every spec model: unknown keys are errors (a typo never passes silently)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+__all__ = [
+    "IDENTIFIER",
+    "CastOptions",
+    "Dedup",
+    "FieldSpec",
+    "ForeignKey",
+    "Index",
+    "MappingSpec",
+    "MoreSource",
+    "SourceRef",
+    "Step",
+    "StrictModel",
+    "Surrogate",
+    "TypeSpec",
+]
 
 
 # --- target types -------------------------------------------------------------------------
 
 TypeName = Literal[
-    "integer", "bigint", "decimal", "float", "boolean", "string", "date", "timestamp"
+    "integer",
+    "bigint",
+    "decimal",
+    "float",
+    "boolean",
+    "string",
+    "date",
+    "time",
+    "timestamp",
+    "timestamptz",
+    "uuid",
+    "json",
+    "binary",
 ]
 _TYPE_RE = re.compile(r"^\s*([a-z]+)\s*(?:\(\s*(\d+)\s*(?:,\s*(\d+)\s*)?\))?\s*$")
 TYPE_NAMES: tuple[str, ...] = TypeName.__args__  # type: ignore[attr-defined]
@@ -64,6 +87,10 @@ class TypeSpec(StrictModel):
             if not (1 <= p <= 38 and 0 <= s <= p):
                 raise ValueError(f"decimal({p},{s}) is out of range: need 1<=P<=38, 0<=S<=P")
             return cls(name="decimal", precision=p, scale=s)
+        if name == "timestamp" and a is not None:
+            raise ValueError(
+                "timestamp takes no precision (it keeps microseconds); for a zone use timestamptz"
+            )
         if a is not None:
             raise ValueError(f"type {name} takes no arguments")
         return cls(name=name)
@@ -122,10 +149,23 @@ class FieldSpec(StrictModel):
     value: str | int | float | bool | None = Field(
         default=None, description="A constant value instead of a source column."
     )
+    expr: str | None = Field(
+        default=None,
+        description="A computed value: an expression over source columns, e.g."
+        " `QTY * PRICE` or `upper(trim(CODE))` (same language as `filter`).",
+    )
+    surrogate: Surrogate | None = Field(
+        default=None,
+        description="A new key assigned by ferryman from a legacy key, stable across runs:"
+        " `surrogate: {from: CUSTNO}`.",
+    )
     type: str = Field(
         default="string",
         description="Target type: integer, bigint, decimal(P,S), float, boolean, string,"
-        " string(N), date, timestamp.",
+        " string(N), date, time, timestamp, timestamptz, uuid, json, binary.",
+    )
+    cast: CastOptions | None = Field(
+        default=None, description="Options of the cast to `type` (boolean words, zone, ...)."
     )
     transform: list[Step] = Field(
         default_factory=list, description="Transform steps applied in order, before the cast."
@@ -151,10 +191,35 @@ class FieldSpec(StrictModel):
 
     @model_validator(mode="after")
     def _one_input(self) -> FieldSpec:
-        if self.from_ is None and self.value is None:
-            raise ValueError("give the field a source: `from: COLUMN` or a constant `value:`")
-        if self.from_ is not None and self.value is not None:
-            raise ValueError("use either `from:` or `value:`, not both")
+        given = [
+            k
+            for k, v in (
+                ("from", self.from_),
+                ("value", self.value),
+                ("expr", self.expr),
+                ("surrogate", self.surrogate),
+            )
+            if v is not None
+        ]
+        if not given:
+            raise ValueError(
+                "give the field a source: `from: COLUMN`, a constant `value:`,"
+                " a computed `expr:` or a `surrogate:` key"
+            )
+        if len(given) > 1:
+            shown = " and ".join(f"`{k}:`" for k in given)
+            raise ValueError(f"use only one of {shown}: each gives the field its value")
+        if self.surrogate is not None:
+            if self.type_spec.name not in ("integer", "bigint"):
+                raise ValueError("a surrogate key is a number: give it `type: bigint`")
+            if self.transform:
+                raise ValueError("a surrogate key takes no transform steps")
+        if self.cast is not None:
+            name = self.type_spec.name
+            for option in self.cast.model_fields_set:
+                if name not in CAST_OPTION_TYPES[option]:
+                    types = " or ".join(CAST_OPTION_TYPES[option])
+                    raise ValueError(f"cast.{option} applies to type {types}, not {self.type}")
         return self
 
     @property
@@ -163,6 +228,12 @@ class FieldSpec(StrictModel):
 
     @property
     def source_columns(self) -> list[str]:
+        if self.surrogate is not None:
+            return self.surrogate.columns
+        if self.expr is not None:
+            from mappings.expressions import parse_expression
+
+            return sorted(parse_expression(self.expr).columns)
         if self.from_ is None:
             return []
         return [self.from_] if isinstance(self.from_, str) else list(self.from_)
@@ -195,6 +266,22 @@ class SourceRef(StrictModel):
         return self.table if self.table is not None else str(self.file)
 
 
+class MoreSource(SourceRef):
+    """A further stream feeding the same target, read after `source:` (and the ones
+    before it). Fields not listed here are produced as the spec's `fields:` say."""
+
+    fields: dict[str, FieldSpec] = Field(
+        default_factory=dict,
+        description="Fields that this stream produces differently (same names and types"
+        " as the spec's fields); the others are shared.",
+    )
+    filter: str | None = Field(
+        default=None,
+        description="Filter for this stream instead of the spec's (whose columns it may"
+        " not have); `True` keeps every row.",
+    )
+
+
 class ForeignKey(StrictModel):
     """A reference to a parent table; rows whose parent is missing are quarantined."""
 
@@ -212,15 +299,6 @@ class ForeignKey(StrictModel):
     def parent_columns(self) -> list[str]:
         inner = self.references.split("(", 1)[1].rstrip(")")
         return [c.strip() for c in inner.split(",")]
-
-
-class Dedup(StrictModel):
-    """Keep one row per key within the run; the others are quarantined as duplicates."""
-
-    key: list[str] = Field(min_length=1, description="Target columns that identify a row.")
-    keep: Literal["first"] = Field(
-        default="first", description="Which row wins: the first one read."
-    )
 
 
 WriteMode = Literal["insert", "upsert", "replace"]
@@ -262,6 +340,18 @@ class MappingSpec(StrictModel):
     batch_size: int | None = Field(
         default=None, gt=0, description="Rows per batch; the project default otherwise."
     )
+    dedup: Dedup | None = Field(
+        default=None,
+        description="Keep one row per key within a batch (first, last or latest by a"
+        " column); the others are quarantined as duplicate_key.",
+    )
+    indexes: list[Index] = Field(
+        default_factory=list, description="Indexes created on the target after the load."
+    )
+    more_sources: list[MoreSource] = Field(
+        default_factory=list,
+        description="Further streams loaded into the same table after `source:`, in order.",
+    )
 
     @model_validator(mode="after")
     def _references_known_columns(self) -> MappingSpec:
@@ -276,8 +366,59 @@ class MappingSpec(StrictModel):
                 raise ValueError(
                     f"foreign key {fk.columns} -> {fk.references}: column counts differ"
                 )
+        self._check_rows()
         return self
+
+    def _check_rows(self) -> None:
+        if self.dedup is not None:
+            for c in [*self.dedup.key, *([self.dedup.by] if self.dedup.by else [])]:
+                if c not in self.fields:
+                    raise ValueError(f"dedup column {c!r} is not one of the fields")
+        for ix in self.indexes:
+            for c in ix.columns:
+                if c not in self.fields:
+                    raise ValueError(f"index column {c!r} is not one of the fields")
+        for i, more in enumerate(self.more_sources):
+            for name, f in more.fields.items():
+                where = f"more_sources[{i}].fields.{name}"
+                if name not in self.fields:
+                    raise ValueError(f"{where} is not one of the spec's fields")
+                if f.type_spec != self.fields[name].type_spec:
+                    raise ValueError(
+                        f"{where} has type {f.type}, the target column is"
+                        f" {self.fields[name].type}: one column has one type"
+                    )
 
     @property
     def dependencies(self) -> set[str]:
-        return set(self.depends_on) | {fk.parent_table for fk in self.foreign_keys} - {self.target}
+        """Tables to load first: depends_on, foreign key parents, target lookup tables."""
+        found = set(self.depends_on) | {fk.parent_table for fk in self.foreign_keys}
+        for f in self._all_fields():
+            for step in f.transform:
+                table = step.args.get("table") if step.function == "lookup" else None
+                if isinstance(table, str):
+                    found.add(table)
+        return found - {self.target}
+
+    def _all_fields(self) -> list[FieldSpec]:
+        return [*self.fields.values(), *(f for m in self.more_sources for f in m.fields.values())]
+
+    def stream_specs(self) -> list[MappingSpec]:
+        """One single-source spec per stream, in load order: this spec for `source:`, then
+        one per `more_sources` entry (its fields merged over the shared ones, in the
+        spec's column order). The flow loads each like any spec, into the same table."""
+        first = self.model_copy(update={"more_sources": []})
+        out = [first]
+        for more in self.more_sources:
+            source = SourceRef(
+                connection=more.connection,
+                table=more.table,
+                file=more.file,
+                null_markers=more.null_markers,
+            )
+            fields = {n: more.fields.get(n, f) for n, f in self.fields.items()}
+            update = {"source": source, "fields": fields, "more_sources": []}
+            if more.filter is not None:
+                update["filter"] = more.filter
+            out.append(self.model_copy(update=update))
+        return out

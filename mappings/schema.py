@@ -30,7 +30,8 @@ SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
 SCHEMA_ID = "urn:ferryman:mapping-spec"
 TYPE_EXAMPLES = [
     "integer", "bigint", "decimal(12,2)", "float", "boolean",
-    "string", "string(80)", "date", "timestamp",
+    "string", "string(80)", "date", "time", "timestamp", "timestamptz", "uuid", "json",
+    "binary",
 ]  # fmt: skip
 
 

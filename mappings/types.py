@@ -10,8 +10,16 @@ and its row is quarantined. Concretely:
   rounded); '1.500' into decimal(10,2) is fine, nothing is lost;
 - `string(N)` never truncates: a longer value is an error;
 - `date` takes ISO 'YYYY-MM-DD' text, dates, and timestamps at midnight;
-  `timestamp` takes ISO text ('YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'T' allowed), dates
-  and timestamps. Other formats need a `parse_date` / `parse_timestamp` step.
+  `timestamp` takes ISO text ('YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]', 'T' allowed, a UTC
+  offset too), dates and timestamps. Other formats need a `parse_date` /
+  `parse_timestamp` step;
+- `timestamptz` is an instant (UTC underneath): naive values are local times in the
+  field's `cast.timezone`; a wall time that a daylight-saving change skips or repeats is
+  an error; `timestamp` stores zoned values as their wall time in that zone;
+- `time` takes 'HH:MM[:SS[.ffffff]]'; `uuid` any common spelling, stored canonical;
+  `json` text that parses; `binary` bytes, or hex/base64/utf8 text (`cast.encoding`).
+
+`cast.true_words` / `cast.false_words` replace the words a boolean accepts.
 """
 
 from __future__ import annotations
@@ -28,15 +36,27 @@ from mappings._arrow import (
     errors_where,
     falsy_nulls,
     finish,
+    first_error,
     full_match,
-    is_blank,
+    iso_date_strict,
     join,
+    not_a,
     null_where,
     quoted,
-    strptime_strict,
     time_of_day_nonzero,
 )
-from mappings.model import TypeSpec
+from mappings._casts import (
+    apply_offset,
+    assume_zone,
+    cast_binary,
+    cast_json,
+    cast_time,
+    cast_uuid,
+    split_offset,
+    wall_time,
+    zone_of,
+)
+from mappings.model import CastOptions, TypeSpec
 
 _INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 _TRUE = ["true", "t", "yes", "y", "1"]
@@ -46,30 +66,41 @@ _ISO_DATE = r"\d{4}-\d{2}-\d{2}"
 _ISO_TIMESTAMP = _ISO_DATE + r"([ T]([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d{1,6})?)?)?"
 
 
+_ARROW: dict[str, pa.DataType] = {
+    "integer": pa.int32(),
+    "bigint": pa.int64(),
+    "float": pa.float64(),
+    "boolean": pa.bool_(),
+    "string": pa.string(),
+    "date": pa.date32(),
+    "time": pa.time64("us"),
+    "timestamp": pa.timestamp("us"),
+    "timestamptz": pa.timestamp("us", tz="UTC"),
+    "uuid": pa.string(),  # canonical text; see max_length
+    "json": pa.string(),  # the JSON text as written
+    "binary": pa.binary(),
+}
+
+
 def arrow_type(t: TypeSpec) -> pa.DataType:
     """The Arrow type that holds values of target type `t`."""
-    match t.name:
-        case "integer":
-            return pa.int32()
-        case "bigint":
-            return pa.int64()
-        case "decimal":
-            return pa.decimal128(t.precision or 38, t.scale or 0)
-        case "float":
-            return pa.float64()
-        case "boolean":
-            return pa.bool_()
-        case "string":
-            return pa.string()
-        case "date":
-            return pa.date32()
-        case "timestamp":
-            return pa.timestamp("us")
-    raise ValueError(f"no Arrow type for target type {t}")  # unreachable: TypeName is closed
+    if t.name == "decimal":
+        return pa.decimal128(t.precision or 38, t.scale or 0)
+    return _ARROW[t.name]
 
 
-def cast_column(values: pa.Array | pa.ChunkedArray, t: TypeSpec) -> StepResult:
+def max_length(t: TypeSpec) -> int | None:
+    """The text length a column of type `t` needs, when it is bounded."""
+    if t.name == "string":
+        return t.length
+    return 36 if t.name == "uuid" else None
+
+
+def cast_column(
+    values: pa.Array | pa.ChunkedArray, t: TypeSpec, options: CastOptions | None = None
+) -> StepResult:
     """Cast `values` (any Arrow type) to target type `t`, strictly (see the module doc).
+    `options` are the field's `cast:` options (boolean words, time zone, encoding).
 
     Never raises because of the data: failing rows come back as null values with a message.
     """
@@ -79,18 +110,10 @@ def cast_column(values: pa.Array | pa.ChunkedArray, t: TypeSpec) -> StepResult:
         return StepResult(pa.nulls(len(values), target))
     if pa.types.is_dictionary(values.type):
         values = values.dictionary_decode()
-    return _CASTS[t.name](values, t)
+    return _CASTS[t.name](values, t, options)
 
 
 # --- messages -----------------------------------------------------------------------------
-
-
-def _not_a(text: pa.Array, what: str, hint: str = "") -> pa.Array:
-    """ "'1O' is not an integer", with a pointer to `nulls:` when the value is blank."""
-    blank = f" is blank, not {what}; add '' to the field's `nulls:` if blank means NULL"
-    return pc.if_else(
-        is_blank(text), join(quoted(text), blank), join(quoted(text), f" is not {what}{hint}")
-    )
 
 
 def _stripped(values: pa.Array) -> pa.Array:
@@ -125,7 +148,7 @@ def _cast_integer(values: pa.Array, t: TypeSpec) -> StepResult:
     return finish(
         converted,
         [
-            errors_where(not_int, lambda: _not_a(text, what)),
+            errors_where(not_int, lambda: not_a(text, what)),
             errors_where(out_of_range, lambda: _out_of_range(text, t, lo, hi)),
         ],
     )
@@ -201,7 +224,7 @@ def _cast_decimal(values: pa.Array, t: TypeSpec) -> StepResult:
     return finish(
         converted,
         [
-            errors_where(not_dec, lambda: _not_a(text, "a decimal number")),
+            errors_where(not_dec, lambda: not_a(text, "a decimal number")),
             errors_where(
                 too_precise,
                 lambda: join(
@@ -280,7 +303,7 @@ def _cast_float(values: pa.Array, t: TypeSpec) -> StepResult:
     return finish(
         converted,
         [
-            errors_where(not_num, lambda: _not_a(text, "a number")),
+            errors_where(not_num, lambda: not_a(text, "a number")),
             errors_where(overflow, lambda: join(quoted(text), " is too large for float")),
         ],
     )
@@ -289,20 +312,24 @@ def _cast_float(values: pa.Array, t: TypeSpec) -> StepResult:
 # --- booleans and strings -----------------------------------------------------------------
 
 
-def _cast_boolean(values: pa.Array, t: TypeSpec) -> StepResult:
+def _cast_boolean(values: pa.Array, t: TypeSpec, options: CastOptions | None) -> StepResult:
+    true_words = options.true_words if options is not None and options.true_words else None
+    false_words = options.false_words if options is not None and options.false_words else None
     if pa.types.is_boolean(values.type):
         return StepResult(values)
+    trues = [w.strip().lower() for w in true_words] if true_words else _TRUE
+    falses = [w.strip().lower() for w in false_words] if false_words else _FALSE
     text = pc.utf8_lower(_stripped(values))
-    is_true = pc.is_in(text, value_set=pa.array(_TRUE))
-    is_false = pc.is_in(text, value_set=pa.array(_FALSE))
+    is_true = pc.is_in(text, value_set=pa.array(trues, pa.string()))
+    is_false = pc.is_in(text, value_set=pa.array(falses, pa.string()))
     known = pc.or_(is_true, is_false)
     converted = null_where(pc.invert(known), is_true)
     converted = null_where(pc.is_null(text), converted)
     bad = pc.and_(pc.is_valid(text), pc.invert(known))
-    hint = " (use true/false, yes/no, y/n, t/f or 1/0)"
-    return finish(
-        converted, [errors_where(bad, lambda: _not_a(as_text(values), "a boolean", hint))]
-    )
+    hint = f" (true: {'/'.join(trues)}; false: {'/'.join(falses)}; see the field's cast:)"
+    if not (true_words or false_words):
+        hint = " (use true/false, yes/no, y/n, t/f or 1/0, or set cast.true_words/false_words)"
+    return finish(converted, [errors_where(bad, lambda: not_a(as_text(values), "a boolean", hint))])
 
 
 def _cast_string(values: pa.Array, t: TypeSpec) -> StepResult:
@@ -350,36 +377,75 @@ def _cast_date(values: pa.Array, t: TypeSpec) -> StepResult:
         )
     text = _stripped(values)
     syntax = falsy_nulls(full_match(text, _ISO_DATE))
-    parsed = strptime_strict(null_where(pc.invert(syntax), text), "%Y-%m-%d")
+    parsed = iso_date_strict(null_where(pc.invert(syntax), text))
     bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
     hint = " (expected YYYY-MM-DD; add a parse_date step for other formats)"
     converted = pc.cast(parsed, pa.date32())
-    return finish(converted, [errors_where(bad, lambda: _not_a(text, "a valid date", hint))])
+    return finish(converted, [errors_where(bad, lambda: not_a(text, "a valid date", hint))])
 
 
-def _cast_timestamp(values: pa.Array, t: TypeSpec) -> StepResult:
+def _cast_timestamp(values: pa.Array, t: TypeSpec, options: CastOptions | None) -> StepResult:
+    """Naive timestamp: zoned values (and text with a UTC offset) become their wall time in
+    `cast.timezone` (UTC by default); naive values are kept as they are."""
+    zone = zone_of(options)
     if pa.types.is_date(values.type):
         return StepResult(pc.cast(values, pa.timestamp("us")))
     if pa.types.is_timestamp(values.type):
-        return _timestamp_to_us(_naive(values))
+        if values.type.tz is not None:
+            values = wall_time(values, zone)
+        return _timestamp_to_us(values)
     text = _stripped(values)
+    bare, offset = split_offset(text)
+    naive, bad = _naive_from_text(bare)
+    shifted = wall_time(apply_offset(naive, offset), zone)
+    converted = pc.if_else(pc.is_valid(offset), shifted, naive)
+    return finish(converted, [_bad_timestamp(text, bad)])
+
+
+def _cast_timestamptz(values: pa.Array, t: TypeSpec, options: CastOptions | None) -> StepResult:
+    """An instant (stored in UTC): naive values are local times in `cast.timezone` (UTC by
+    default); zoned values and text with a UTC offset say their own zone."""
+    zone = zone_of(options)
+    if pa.types.is_date(values.type):
+        return assume_zone(pc.cast(values, pa.timestamp("us")), zone)
+    if pa.types.is_timestamp(values.type):
+        if values.type.tz is not None:
+            exact = _timestamp_to_us(pc.cast(values, pa.timestamp(values.type.unit)))
+            return StepResult(pc.cast(exact.values, pa.timestamp("us", tz="UTC")), exact.errors)
+        exact = _timestamp_to_us(values)
+        zoned = assume_zone(exact.values, zone)
+        return StepResult(zoned.values, first_error(exact.errors, zoned.errors))
+    text = _stripped(values)
+    bare, offset = split_offset(text)
+    naive, bad = _naive_from_text(bare)
+    local = assume_zone(null_where(pc.is_valid(offset), naive), zone, text)
+    converted = pc.if_else(pc.is_valid(offset), apply_offset(naive, offset), local.values)
+    return finish(converted, [_bad_timestamp(text, bad), local.errors])
+
+
+def _naive_from_text(text: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """ISO text (no offset) -> (timestamp[us], mask of rows that are not one)."""
     syntax = falsy_nulls(full_match(text, _ISO_TIMESTAMP))
     date_part = pc.utf8_slice_codeunits(text, start=0, stop=10)
-    real_day = pc.is_valid(strptime_strict(null_where(pc.invert(syntax), date_part), "%Y-%m-%d"))
+    real_day = pc.is_valid(iso_date_strict(null_where(pc.invert(syntax), date_part)))
     ok = pc.and_(syntax, falsy_nulls(real_day))
     converted = pc.cast(null_where(pc.invert(ok), text), pa.timestamp("us"))
-    bad = pc.and_(pc.is_valid(text), pc.invert(ok))
+    return converted, pc.and_(pc.is_valid(text), pc.invert(ok))
+
+
+def _bad_timestamp(text: pa.Array, bad: pa.Array) -> pa.Array | None:
     hint = (
-        " (expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]]; add a parse_timestamp step for other formats)"
+        " (expected YYYY-MM-DD[ HH:MM[:SS[.ffffff]]][Z|+HH:MM]; add a parse_timestamp step"
+        " for other formats)"
     )
-    return finish(converted, [errors_where(bad, lambda: _not_a(text, "a valid timestamp", hint))])
+    return errors_where(bad, lambda: not_a(text, "a valid timestamp", hint))
 
 
 def _naive(values: pa.Array) -> pa.Array:
     """Zoned timestamps as their UTC wall time (Arrow stores UTC underneath)."""
     if values.type.tz is None:
         return values
-    return pc.cast(values, pa.timestamp(values.type.unit))
+    return wall_time(values, "UTC")
 
 
 def _timestamp_to_us(values: pa.Array) -> StepResult:
@@ -401,13 +467,26 @@ def _timestamp_to_us(values: pa.Array) -> StepResult:
     )
 
 
-_CASTS: dict[str, Callable[[pa.Array, TypeSpec], StepResult]] = {
-    "integer": _cast_integer,
-    "bigint": _cast_integer,
-    "decimal": _cast_decimal,
-    "float": _cast_float,
+Cast = Callable[[pa.Array, TypeSpec, CastOptions | None], StepResult]
+
+
+def _plain(cast: Callable[[pa.Array, TypeSpec], StepResult]) -> Cast:
+    """A cast that takes no options."""
+    return lambda values, t, options: cast(values, t)
+
+
+_CASTS: dict[str, Cast] = {
+    "integer": _plain(_cast_integer),
+    "bigint": _plain(_cast_integer),
+    "decimal": _plain(_cast_decimal),
+    "float": _plain(_cast_float),
     "boolean": _cast_boolean,
-    "string": _cast_string,
-    "date": _cast_date,
+    "string": _plain(_cast_string),
+    "date": _plain(_cast_date),
+    "time": lambda values, t, options: cast_time(values),
     "timestamp": _cast_timestamp,
+    "timestamptz": _cast_timestamptz,
+    "uuid": lambda values, t, options: cast_uuid(values),
+    "json": lambda values, t, options: cast_json(values),
+    "binary": lambda values, t, options: cast_binary(values, options),
 }

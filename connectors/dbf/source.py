@@ -36,6 +36,8 @@ from connectors.dbf.values import FieldProblem, Reader, arrow_type, make_reader,
 from connectors.errors import TerminalError
 
 log = logging.getLogger(__name__)
+_Problem = tuple[str | None, str]
+"""(column at fault or None for the whole record, what is wrong)."""
 _BUFFER = 1 << 20
 # A header that names no code page: read as ASCII, and say so when a byte is not.
 _NO_CODE_PAGE = "ascii"
@@ -150,12 +152,12 @@ class DbfSource(Source):
             if record[:1] == b"*":
                 self.deleted[stream] += 1
                 continue
-            row, problem = _decode(table, record)
-            if problem is None and row is not None:
+            row, problems = _decode(table, record)
+            if not problems:
                 rows.append(row)
                 positions.append(f"{stream}:{index}")
             else:
-                rejects.append(_reject(stream, index, record, problem or "record cut short"))
+                rejects.append(_reject(stream, index, record, problems))
             if len(rows) + len(rejects) >= batch_size:
                 end = Position(start.rows + len(rows) + len(rejects), index)
                 yield _batch(stream, number, table, rows, positions, rejects, start, end)
@@ -180,16 +182,17 @@ def _start(fh: BinaryIO, h: Header, after: Position | None) -> int:
     return index
 
 
-def _decode(table: _Table, record: bytes) -> tuple[tuple[object, ...] | None, str | None]:
+def _decode(table: _Table, record: bytes) -> tuple[tuple[object, ...], list[_Problem]]:
+    """The record's values, and what is wrong with it (nothing: a row)."""
     if len(record) < table.header.record_length:
-        return None, f"the file ends {len(record)} bytes into this record"
+        return (), [(None, f"the file ends {len(record)} bytes into this record")]
     flags = 0
     nulls = table.header.null_flags
     if nulls is not None:
         flags = int.from_bytes(record[nulls.offset : nulls.offset + nulls.length], "little")
     values: list[object] = []
-    problems = []
-    for f, read in zip(table.fields, table.readers, strict=True):
+    problems: list[_Problem] = []
+    for f, name, read in zip(table.fields, table.names, table.readers, strict=True):
         if f.null_bit is not None and flags >> f.null_bit & 1:
             values.append(None)
             continue
@@ -199,19 +202,19 @@ def _decode(table: _Table, record: bytes) -> tuple[tuple[object, ...] | None, st
         try:
             values.append(read(raw))
         except (FieldProblem, ValueError) as err:
-            problems.append(f"{f.name} ({f.type}{f.length}): {err}")
+            problems.append((name, f"{name} ({f.type}{f.length}): {err}"))
             values.append(None)
-    return tuple(values), "; ".join(problems) or None
+    return tuple(values), problems
 
 
-def _reject(stream: str, index: int, record: bytes, problem: str) -> Reject:
+def _reject(stream: str, index: int, record: bytes, problems: list[_Problem]) -> Reject:
     return Reject(
         row=index,
         position=f"{stream}:{index}",
-        column=problem.split(" (", 1)[0] if " (" in problem else None,
+        column=problems[0][0],
         raw_value=repr(record),
         rule="malformed_record",
-        message=f"record {index} cannot be read: {problem}",
+        message=f"record {index} cannot be read: " + "; ".join(m for _, m in problems),
     )
 
 

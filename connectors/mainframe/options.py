@@ -4,6 +4,7 @@ COBOL copybooks."""
 from __future__ import annotations
 
 import codecs
+import contextlib
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -14,7 +15,10 @@ CODE_PAGES = ("cp037", "cp273", "cp500", "cp1140", "cp1141", "cp1148")
 
 
 def ensure_codecs() -> None:
-    import ebcdic  # noqa: F401  (registers its codecs with the codecs module)
+    """Register the `ebcdic` package's codecs (it does so on import). Without the package
+    only the standard library's pages exist, and the others are reported as unknown."""
+    with contextlib.suppress(ImportError):
+        import ebcdic  # noqa: F401
 
 
 class RedefinesSelector(BaseModel):
@@ -41,11 +45,12 @@ class EbcdicOptions(BaseModel):
     path: str = Field(description="Folder holding the files (relative to the project).")
     copybook: str | None = Field(
         default=None,
-        description="COBOL copybook describing the records of every file (relative to `path`).",
+        description="COBOL copybook describing the records of every file: relative to the"
+        " project folder (like `path`), or a file of that name in `path`.",
     )
     copybooks: dict[str, str] = Field(
         default_factory=dict,
-        description="File name -> its own copybook (relative to `path`), overriding `copybook`.",
+        description="File name -> its own copybook (in `path`), overriding `copybook`.",
     )
     copybook_format: Literal["fixed", "free"] = Field(
         default="fixed",
@@ -111,7 +116,8 @@ class EbcdicOptions(BaseModel):
         except LookupError:
             raise ValueError(
                 f"unknown code page {v!r}; use one of {', '.join(CODE_PAGES)}"
-                " or another Python codec name"
+                " or another Python codec name (cp1141, cp1148 and other national pages come"
+                " from the `ebcdic` package)"
             ) from None
         if "0".encode(v) not in (b"\xf0", b"0"):
             raise ValueError(

@@ -28,9 +28,9 @@ class Problem:
 
     def describe(self) -> str:
         f = self.field
+        raw = f" = {self.raw.hex().upper()}" if self.raw else ""
         return (
-            f"{f.column} (bytes {f.offset + 1}-{f.offset + f.size}, {f.kind}) ="
-            f" {self.raw.hex().upper()}: {self.message}"
+            f"{f.column} (bytes {f.offset + 1}-{f.offset + f.size}, {f.kind}){raw}: {self.message}"
         )
 
 

@@ -57,11 +57,7 @@ class EbcdicSource(Source):
                 " `copybooks:` or set `copybook:`"
             )
         if book not in self._decoders:
-            path = self.root / book
-            if not path.is_file():
-                raise TerminalError(
-                    f"connection {self.name!r}: copybook {book!r} not found in {self.root}"
-                )
+            path = self._copybook(book)
             text = path.read_text(encoding="utf-8", errors="replace")
             try:
                 root = parse_copybook(text, free_format=self.options.copybook_format == "free")
@@ -70,6 +66,18 @@ class EbcdicSource(Source):
                 raise CopybookError(f"{path}: {err}") from None
             self._decoders[book] = RecordDecoder(layout, self.options, f"{self.name} ({book})")
         return self._decoders[book]
+
+    def _copybook(self, book: str) -> Path:
+        """The copybook as named (a project makes it absolute, relative to its folder),
+        else by that name in the data folder."""
+        places = [self.root / book, self.root / Path(book).name]
+        for place in places:
+            if place.is_file():
+                return place
+        raise TerminalError(
+            f"connection {self.name!r}: copybook {book!r} not found; looked for"
+            f" {' and '.join(str(p) for p in dict.fromkeys(places))}"
+        )
 
     def columns(self, stream: str) -> list[str]:
         self._path(stream)

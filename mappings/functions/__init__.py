@@ -7,8 +7,11 @@ or instance). Unknown names fail with a did-you-mean, duplicates raise.
 
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Any
 
+import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
@@ -21,9 +24,11 @@ from mappings.functions.base import (
     TextFunction,
     TransformFunction,
 )
-from mappings.functions.combine import Coalesce, Concat
-from mappings.functions.lookup import Map
+from mappings.functions.combine import Coalesce, Concat, ConcatWs
+from mappings.functions.lookup import Lookup, Map
 from mappings.functions.parsing import ParseDate, ParseNumber, ParseTimestamp
+from mappings.functions.privacy import Hash
+from mappings.functions.strings import Extract, Pad, Split, Unpad
 from mappings.functions.text import (
     CollapseWhitespace,
     Lower,
@@ -33,6 +38,7 @@ from mappings.functions.text import (
     Trim,
     Upper,
 )
+from mappings.lookups import CompileContext, InMemoryLookups
 from mappings.model import Step
 
 __all__ = [
@@ -46,6 +52,7 @@ __all__ = [
     "TransformFunction",
     "get_function",
     "parse_args",
+    "run_doc_example",
 ]
 
 BUILTINS: tuple[TransformFunction, ...] = (
@@ -56,12 +63,19 @@ BUILTINS: tuple[TransformFunction, ...] = (
     CollapseWhitespace(),
     Replace(),
     Substring(),
+    Pad(),
+    Unpad(),
+    Extract(),
+    Split(),
     Map(),
+    Lookup(),
     ParseDate(),
     ParseTimestamp(),
     ParseNumber(),
     Concat(),
+    ConcatWs(),
     Coalesce(),
+    Hash(),
 )
 
 FUNCTIONS: Registry[TransformFunction] = Registry("transform function", "ferryman.functions")
@@ -128,3 +142,23 @@ def _relocate(e: ValidationError, arg: str, title: str) -> ValidationError:
         item: InitErrorDetails = {"type": custom, "loc": loc, "input": err["input"]}
         details.append(item)
     return ValidationError.from_exception_data(title, details)
+
+
+def run_doc_example(fn: TransformFunction) -> StepResult:
+    """Run a function's doc example as the docs show it: with the files, environment and
+    lookup tables the example names (written to a temporary project folder)."""
+    ex = fn.doc_example
+    from ruamel.yaml import YAML
+
+    step = Step.model_validate(YAML(typ="safe", pure=True).load(ex.step))
+    lookups = InMemoryLookups(
+        {("target", name): pa.Table.from_pylist(rows) for name, rows in ex.tables.items()}
+    )
+    with tempfile.TemporaryDirectory() as tmp:
+        for relative, text in ex.files.items():
+            path = Path(tmp) / relative
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8")
+        ctx = CompileContext(base_dir=Path(tmp), lookups=lookups, environ=dict(ex.environ))
+        args = fn.prepare(parse_args(step), ctx)
+        return fn.apply([pa.array(column) for column in ex.inputs], args)

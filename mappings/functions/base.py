@@ -15,6 +15,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from mappings._arrow import StepResult, as_array, as_text
+from mappings.lookups import CompileContext
 from mappings.model import StrictModel
 
 M = TypeVar("M", bound=BaseModel)
@@ -37,6 +38,12 @@ class DocExample:
     output: list[Any]
     errors: list[str | None] = field(default_factory=list)
     """Expected per-row errors (empty: none); a None entry means the row is fine."""
+    environ: dict[str, str] = field(default_factory=dict)
+    """Environment variables the example needs (e.g. a pseudonym key)."""
+    files: dict[str, str] = field(default_factory=dict)
+    """Project files the example reads: path relative to the project -> CSV text."""
+    tables: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Lookup tables in the target the example reads: table -> rows."""
 
 
 class TransformFunction(ABC):
@@ -61,6 +68,13 @@ class TransformFunction(ABC):
     @abstractmethod
     def apply(self, inputs: list[pa.Array], args: BaseModel) -> StepResult:
         """Transform the input column(s) of one batch."""
+
+    def prepare(self, args: BaseModel, ctx: CompileContext) -> BaseModel:
+        """Resolve what the arguments name outside the spec, once, when the spec loads
+        and when it compiles: read a CSV of the project, an environment variable, bind a
+        lookup provider. Raise ValueError with a sentence when that fails (it is reported
+        at the step's position). The default has nothing to resolve."""
+        return args
 
     def __repr__(self) -> str:
         return f"<transform function {self.name!r}>"

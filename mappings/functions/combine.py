@@ -70,3 +70,26 @@ class Coalesce(TransformFunction):
             (common,) = types
             arrays = [pc.cast(v, common) if pa.types.is_null(v.type) else v for v in arrays]
         return StepResult(pc.coalesce(*arrays))
+
+
+class ConcatWsArgs(StrictModel):
+    sep: str = Field(description="Text put between the non-NULL values.")
+
+
+class ConcatWs(TransformFunction):
+    """SQL's concat_ws: join the non-NULL values with `sep` (NULLs are skipped, not
+    joined as empty text); all inputs NULL gives NULL."""
+
+    name = "concat_ws"
+    args_model = ConcatWsArgs
+    multi_input = True
+    scalar_arg = "sep"
+    doc_example = DocExample(
+        step="concat_ws: ', '",
+        inputs=[["12 Main St", "3 High St", None], [None, "Leeds", None]],
+        output=["12 Main St", "3 High St, Leeds", None],
+    )
+
+    def apply(self, inputs: list[pa.Array], args: BaseModel) -> StepResult:
+        a = expect_args(args, ConcatWsArgs)
+        return Concat().apply(inputs, ConcatArgs(sep=a.sep, skip_nulls=True))

@@ -36,6 +36,13 @@ class FormatsArgs(StrictModel):
         description="strptime formats tried in order, the first that reads the value wins,"
         " e.g. ['%Y%m%d', '%d/%m/%Y'].",
     )
+    pivot: int | None = Field(
+        default=None,
+        ge=0,
+        le=100,
+        description="For two-digit years (%y): years below the pivot are 20xx, the others"
+        " 19xx (pivot 30: '29' is 2029, '30' is 1930). Default 69, as POSIX.",
+    )
 
     @field_validator("formats", mode="before")
     @classmethod
@@ -57,6 +64,12 @@ class FormatsArgs(StrictModel):
                     )
         return v
 
+    @model_validator(mode="after")
+    def _pivot_needs_short_years(self) -> FormatsArgs:
+        if self.pivot is not None and not any("%y" in f for f in self.formats):
+            raise ValueError("pivot only applies to two-digit years: no format uses %y")
+        return self
+
 
 class _ParseTemporal(SingleInputFunction):
     """Shared by parse_date and parse_timestamp: try each format, keep the first success."""
@@ -74,7 +87,12 @@ class _ParseTemporal(SingleInputFunction):
         text = pc.utf8_trim_whitespace(raw)
         parsed = pa.nulls(len(text), pa.timestamp("s"))
         for fmt in a.formats:
-            parsed = pc.coalesce(parsed, strptime_strict(text, fmt, unit="s"))
+            # Later formats only see the rows earlier ones could not read.
+            todo = text if fmt == a.formats[0] else null_where(pc.is_valid(parsed), text)
+            one = strptime_strict(todo, fmt, unit="s")
+            if "%y" in fmt and a.pivot is not None:
+                one = _repivot(one, a.pivot)
+            parsed = pc.coalesce(parsed, one)
         bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
         return self._finish(raw, parsed, bad, a.formats)
 
@@ -96,6 +114,20 @@ class _ParseTemporal(SingleInputFunction):
                 ),
             ),
         )
+
+
+def _repivot(parsed: pa.Array, pivot: int) -> pa.Array:
+    """Move two-digit years to the century the pivot says (Arrow reads 00-68 as 20xx)."""
+    year = pc.year(parsed)
+    yy = pc.subtract(year, pc.multiply(pc.divide(year, 100), 100))
+    wanted = pc.if_else(pc.less(yy, pivot), pc.add(yy, 2000), pc.add(yy, 1900))
+    moved = pc.binary_join_element_wise(
+        pc.utf8_lpad(pc.cast(wanted, pa.string()), width=4, padding="0"),
+        pc.strftime(parsed, format="-%m-%d %H:%M:%S"),
+        "",
+    )
+    # 29 February of a year that is not a leap year in the other century: no such day.
+    return strptime_strict(moved, "%Y-%m-%d %H:%M:%S", unit="s")
 
 
 def arrow_of(t: TypeSpec) -> pa.DataType:
@@ -156,13 +188,58 @@ def _re2_char(c: str) -> str:
     return f"\\x{{{ord(c):X}}}"
 
 
+# Separators by locale (language, or language_REGION where the region differs).
+LOCALES: dict[str, tuple[str, str]] = {
+    "en": (",", "."),
+    "ja": (",", "."),
+    "zh": (",", "."),
+    "de": (".", ","),
+    "nl": (".", ","),
+    "it": (".", ","),
+    "es": (".", ","),
+    "pt": (".", ","),
+    "da": (".", ","),
+    "id": (".", ","),
+    "tr": (".", ","),
+    "fr": (" ", ","),
+    "sv": (" ", ","),
+    "nb": (" ", ","),
+    "fi": (" ", ","),
+    "pl": (" ", ","),
+    "cs": (" ", ","),
+    "ru": (" ", ","),
+    "de_CH": ("'", "."),
+    "fr_CH": ("'", "."),
+    "it_CH": ("'", "."),
+}
+
+
 class NumberArgs(StrictModel):
+    locale: str | None = Field(
+        default=None,
+        description="Separators of a locale instead of `thousands`/`decimal`: en (1,234.5),"
+        " de (1.234,5), fr (1 234,5), de_CH (1'234.5), ...",
+    )
     thousands: str = Field(
         default=",",
         max_length=1,
         description="Thousands separator, '' for none. A space also accepts no-break spaces.",
     )
     decimal: str = Field(default=".", min_length=1, max_length=1, description="Decimal separator.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_locale(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or data.get("locale") is None:
+            return data
+        locale = str(data["locale"]).replace("-", "_")
+        if "thousands" in data or "decimal" in data:
+            raise ValueError("give either `locale:` or `thousands:`/`decimal:`, not both")
+        seps = LOCALES.get(locale) or LOCALES.get(locale.split("_")[0])
+        if seps is None:
+            known = ", ".join(sorted(LOCALES))
+            raise ValueError(f"unknown locale {data['locale']!r}; use one of {known}")
+        return {**data, "thousands": seps[0], "decimal": seps[1]}
 
     @model_validator(mode="after")
     def _distinct(self) -> NumberArgs:

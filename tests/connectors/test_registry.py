@@ -23,7 +23,8 @@ def test_unknown_kind_without_close_match_lists_known() -> None:
     with pytest.raises(RegistryError) as info:
         make_registry().get("zzzzzz")
     assert str(info.value).endswith(f"Known: {known}.")
-    assert "csv" in known and "sql" in known
+    assert "csv" in known
+    assert "sql" in known
 
 
 def test_duplicate_name_raises_instead_of_overwriting() -> None:

@@ -52,10 +52,8 @@ def _assert_same_as_reference(db: Database, reference: tuple[dict[str, Any], Cou
         assert got is not None, f"{table} missing"
         assert want is not None
         lost, doubled = want - got, got - want
-        assert not lost and not doubled, (
-            f"{table}: {sum(lost.values())} row(s) lost, {sum(doubled.values())} extra;"
-            f" e.g. lost {list(lost)[:2]} extra {list(doubled)[:2]}"
-        )
+        assert not lost, f"{table}: {sum(lost.values())} row(s) lost, e.g. {list(lost)[:2]}"
+        assert not doubled, f"{table}: {sum(doubled.values())} extra, e.g. {list(doubled)[:2]}"
     assert harness.quarantine_state(db.engine, harness.only_run_id(db.engine)) == quarantine
 
 

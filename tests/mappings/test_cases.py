@@ -11,6 +11,10 @@ A case file holds:
     rejects:     [{row, column, rule, message?}]; `message` must appear in the message
     filtered:    rows the filter dropped (default 0)
     rows:        input indices of the expected rows (optional; checked when given)
+    environ:     environment variables the spec needs (a pseudonym key)
+    files:       project files the spec reads: path -> text (written to a temp project)
+    lookups:     lookup tables: {target: {TABLE: rows}, source: {TABLE: rows}}
+    key_map:     surrogate keys given by earlier runs: {TABLE: {legacy key: new key}}
 """
 
 from __future__ import annotations
@@ -25,7 +29,8 @@ import pytest
 from ruamel.yaml import YAML
 
 from connectors.base import ROW_POSITION
-from mappings.compile import ROW_INDEX, compile_spec
+from mappings.compile import ROW_INDEX, CompiledMapping, compile_spec
+from mappings.lookups import InMemoryKeyMap, InMemoryLookups, LookupKind
 from mappings.model import MappingSpec
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
@@ -38,6 +43,10 @@ CASE_KEYS = {
     "rejects",
     "filtered",
     "rows",
+    "environ",
+    "files",
+    "lookups",
+    "key_map",
 }
 
 
@@ -84,15 +93,37 @@ def _plain(value: Any) -> Any:
         return value.isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if isinstance(value, dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.hex()
     return value
 
 
+def _compiled(case: dict[str, Any], spec: MappingSpec, project: Path) -> CompiledMapping:
+    for relative, text in (case.get("files") or {}).items():
+        path = project / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+    lookups = InMemoryLookups()
+    for kind, tables in (case.get("lookups") or {}).items():
+        where: LookupKind = kind
+        for table, rows in tables.items():
+            lookups.add(where, table, pa.Table.from_pylist(rows))
+    keys = InMemoryKeyMap(start=100)
+    for table, known in (case.get("key_map") or {}).items():
+        keys.maps[table] = {str(k): int(v) for k, v in known.items()}
+    return compile_spec(
+        spec, base_dir=project, lookups=lookups, keys=keys, environ=case.get("environ") or {}
+    )
+
+
 @pytest.mark.parametrize("path", CASES, ids=[p.stem for p in CASES])
-def test_case(path: Path) -> None:
+def test_case(path: Path, tmp_path: Path) -> None:
     case = _load(path)
     spec = MappingSpec.model_validate(case["spec"])
     data = _input_table(case, path.stem)
-    result = compile_spec(spec).apply(data)
+    result = _compiled(case, spec, tmp_path).apply(data)
 
     fields = list(spec.fields)
     assert result.rows.column_names == [*fields, ROW_POSITION, ROW_INDEX]

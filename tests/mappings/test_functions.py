@@ -21,13 +21,16 @@ from mappings.functions import (
     TransformFunction,
     get_function,
     parse_args,
+    run_doc_example,
 )
 from mappings.functions.base import SingleInputFunction
+from mappings.lookups import CompileContext, InMemoryLookups
 from mappings.model import Step
 
 EXPECTED_BUILTINS = {
     "trim", "upper", "lower", "title", "collapse_whitespace", "map", "parse_date",
     "parse_timestamp", "parse_number", "concat", "coalesce", "replace", "substring",
+    "pad", "unpad", "extract", "split", "concat_ws", "lookup", "hash",
 }  # fmt: skip
 
 
@@ -111,7 +114,7 @@ def test_doc_example_holds(fn: TransformFunction) -> None:
     ex = fn.doc_example
     s = step(ex.step)
     assert s.function == fn.name
-    result = fn.apply([pa.array(c) for c in ex.inputs], parse_args(s))
+    result = run_doc_example(fn)
     assert plain(result.values) == ex.output
     assert errors(result) == (ex.errors or [None] * len(ex.output))
 
@@ -119,9 +122,17 @@ def test_doc_example_holds(fn: TransformFunction) -> None:
 SINGLE = [fn for fn in BUILTINS if isinstance(fn, SingleInputFunction)]
 
 
+def doc_context(ex: Any) -> CompileContext:
+    lookups = InMemoryLookups()
+    for table, rows in ex.tables.items():
+        lookups.add("target", table, pa.Table.from_pylist(rows))
+    return CompileContext(lookups=lookups, environ=dict(ex.environ))
+
+
 @pytest.mark.parametrize("fn", SINGLE, ids=lambda f: f.name)
 def test_null_in_gives_null_out_and_no_error(fn: TransformFunction) -> None:
-    args = parse_args(step(fn.doc_example.step))
+    ex = fn.doc_example
+    args = fn.prepare(parse_args(step(ex.step)), doc_context(ex))
     result = fn.apply([pa.array([None, None], pa.string())], args)
     assert result.values.to_pylist() == [None, None]
     assert errors(result) == [None, None]

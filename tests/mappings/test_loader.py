@@ -162,8 +162,8 @@ BAD = {
         "wrong_types.yaml:3:6: key: expected a list, got 'customer_id'",
         "wrong_types.yaml:6:12: fields.customer_id.from[0]: expected text, got 1",
         "wrong_types.yaml:7:15: fields.customer_id.required: expected true or false, got 'maybe'",
-        "wrong_types.yaml:8:3: fields.name: give the field a source: `from: COLUMN` or a"
-        " constant `value:`",
+        "wrong_types.yaml:8:3: fields.name: give the field a source: `from: COLUMN`, a"
+        " constant `value:`, a computed `expr:` or a `surrogate:` key",
         "wrong_types.yaml:9:18: fields.since.value: expected text, a number or a boolean"
         " (true/false), got the date 2024-01-01 (quote it to keep it as text)",
         "wrong_types.yaml:10:3: fields.5: expected text as the key, got 5",
@@ -172,7 +172,8 @@ BAD = {
         "model_rules.yaml:1:9: target: '9lives' is not a valid name: use letters, digits and"
         " underscores, not starting with a digit",
         "model_rules.yaml:2:1: source: name exactly one stream: `table:` (SQL) or `file:` (files)",
-        "model_rules.yaml:5:3: fields.id: use either `from:` or `value:`, not both",
+        "model_rules.yaml:5:3: fields.id: use only one of `from:` and `value:`: each gives the"
+        " field its value",
         "model_rules.yaml:8:17: foreign_keys[0].references: 'customers' does not have the"
         " expected form. Parent table and columns, e.g. `customers(customer_id)`.",
     ],
@@ -180,8 +181,8 @@ BAD = {
         "duplicate_keys.yaml:7:3: fields.email: duplicate key 'email' (first defined at line 6,"
         " column 3); keep only one of them",
         "duplicate_keys.yaml:7:29: fields.email.type: unknown type 'strng'; use one of integer,"
-        " bigint, decimal, float, boolean, string, date, timestamp (with string(N) or"
-        " decimal(P,S))",
+        " bigint, decimal, float, boolean, string, date, time, timestamp, timestamptz, uuid,"
+        " json, binary (with string(N) or decimal(P,S))",
         "duplicate_keys.yaml:8:1: target: duplicate key 'target' (first defined at line 1,"
         " column 1); keep only one of them",
     ],

@@ -232,6 +232,32 @@ def _parquet(tmp: Path, rows: list[dict[str, str]]) -> SourceFixture:
     return SourceFixture({"path": str(tmp)}, "people.parquet", len(rows), len(rows))
 
 
+# --- excel -----------------------------------------------------------------------------
+
+
+def _xlsx(path: Path, rows: list[list[Any]]) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    for row in rows:
+        ws.append(row)
+    wb.save(path)
+
+
+def _excel(tmp: Path, rows: list[dict[str, str]]) -> SourceFixture:
+    _xlsx(tmp / "people.xlsx", [COLUMNS] + [[r[c] for c in COLUMNS] for r in rows])
+    return SourceFixture({"path": str(tmp)}, "people.xlsx", len(rows), len(rows))
+
+
+def _excel_bad(tmp: Path) -> SourceFixture:
+    rows: list[list[Any]] = [["a", "b"], [1, "x"], [2, "#N/A"], [None, None], [3, "#DIV/0!"]]
+    rows.append([4, "y"])
+    _xlsx(tmp / "bad.xlsx", rows)
+    return SourceFixture({"path": str(tmp)}, "bad.xlsx", 4, 2)  # the empty row is no record
+
+
 SOURCE_FACTORIES: dict[str, SourceFactory] = {
     "sql": SourceFactory(_sql),
     "csv": SourceFactory(_csv, _csv_bad),
@@ -240,4 +266,5 @@ SOURCE_FACTORIES: dict[str, SourceFactory] = {
     "dbf": SourceFactory(_dbf, _dbf_bad),
     "jsonl": SourceFactory(_jsonl, _jsonl_bad),
     "parquet": SourceFactory(_parquet),
+    "excel": SourceFactory(_excel, _excel_bad),
 }

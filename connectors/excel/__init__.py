@@ -1,0 +1,1 @@
+"""Excel workbooks (.xlsx through openpyxl, .xls through xlrd) as sources."""
