@@ -228,11 +228,22 @@ def _missing_parents(
     the missing parent, instead of the database rejecting the whole batch."""
     rejects: list[Reject] = []
     for fk in spec.foreign_keys:
-        rejects.extend(_orphans(fk, target, conn, rows))
+        if fk.parent_table != spec.target:
+            rejects.extend(_orphans(fk, target, conn, rows, self_reference=False))
+            continue
+        # A row whose parent is itself held back loses its parent too: repeat until stable.
+        remaining = rows
+        while new := _orphans(fk, target, conn, remaining, self_reference=True):
+            rejects.extend(new)
+            remaining = _without(remaining, {r.row for r in new})
     return rejects
 
 
-def _orphans(fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table) -> list[Reject]:
+def _orphans(
+    fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table, self_reference: bool
+) -> list[Reject]:
+    """Rows whose parent is neither in the target nor, for a table that references itself
+    (employees.reports_to), among the rows this batch loads."""
     if rows.num_rows == 0:
         return []
     values = rows.select(fk.columns).rename_columns(fk.parent_columns)
@@ -249,6 +260,8 @@ def _orphans(fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table) -> li
             target.existing_keys(conn, fk.parent_table, fk.parent_columns, probe), fk.parent_columns
         )
     )
+    if self_reference:
+        found |= set(_key_tuples(rows, fk.parent_columns))
     rejects = []
     for key, idx, pos in zip(
         keys, rows.column(ROW_INDEX).to_pylist(), rows.column(ROW_POSITION).to_pylist(), strict=True
