@@ -42,6 +42,9 @@ schemas: $(STAMP) ## regenerate the JSON Schemas of the spec files
 
 bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of the same run
 	$(PY) -m bench
+	$(PY) -m bench.journal
+	$(PY) -m bench.mapping
+	$(PY) -m bench.csv_read
 
 lock: ## refresh constraints.txt from a clean install (commit the result)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

@@ -18,6 +18,12 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
 MASK64 = (1 << 64) - 1
 
 
@@ -64,3 +70,40 @@ def fingerprint(chunks: Iterable[Sequence[Sequence[Any]]]) -> Fingerprint:
             rows += 1
             total = (total + row_hash(row)) & MASK64
     return Fingerprint(rows, total)
+
+
+def arrow_row_hashes(table: pa.Table) -> npt.NDArray[np.uint64]:
+    """One 64-bit hash per row, vectorised: every column is first cast to its text form
+    (fixed by its Arrow type, so 12.50 in decimal(12,2) is always '12.50'), then hashed by
+    pandas. Rows read back from the target and rebuilt with the same schema hash alike."""
+    if table.num_rows == 0:
+        return np.zeros(0, dtype=np.uint64)
+    text = pa.table(
+        {f"c{i}": _as_text(table.column(i)) for i in range(table.num_columns)}
+    ).to_pandas()
+    hashed = pd.util.hash_pandas_object(text, index=False).to_numpy(dtype=np.uint64)
+    return np.asarray(hashed, dtype=np.uint64)
+
+
+def _as_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    if pa.types.is_string(column.type) or pa.types.is_large_string(column.type):
+        return column
+    if pa.types.is_binary(column.type) or pa.types.is_large_binary(column.type):
+        return pc.cast(pc.binary_length(column), pa.string())  # length only: cheap, rare
+    return pc.cast(column, pa.string())
+
+
+def rows_to_arrow(rows: Sequence[dict[str, Any]], schema: pa.Schema) -> pa.Table:
+    """Rows fetched from the target, as an Arrow table of `schema` (what ferryman wrote).
+    Engines hand back their own spellings (MariaDB's booleans are 0/1): coerce those."""
+    arrays = []
+    for field in schema:
+        values = [r[field.name] for r in rows]
+        try:
+            arrays.append(pa.array(values, type=field.type))
+        except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
+            if pa.types.is_boolean(field.type):
+                arrays.append(pa.array([None if v is None else bool(v) for v in values]))
+            else:
+                arrays.append(pc.cast(pa.array(values), field.type, safe=False))
+    return pa.Table.from_arrays(arrays, schema=schema)

@@ -12,6 +12,7 @@ someone else changed since the run, before it changes anything.
 
 from __future__ import annotations
 
+import base64
 import datetime as dt
 import decimal
 import json
@@ -19,11 +20,13 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from connectors.sql.target import SqlTarget
-from flows.fingerprint import row_hash
+from flows.fingerprint import arrow_row_hashes, rows_to_arrow
 from flows.ledger import Ledger
 
 SNAPSHOT_BATCH = -1
@@ -113,11 +116,12 @@ class Journal:
         batch_no: int,
         seq: int,
         key: Sequence[str],
-        columns: Sequence[str],
-        rows: Sequence[dict[str, Any]],
+        rows: pa.Table,
     ) -> None:
-        if not rows:
+        """The keys a batch inserted, with a hash of each row as written."""
+        if rows.num_rows == 0:
             return
+        keys = rows.select(list(key)).to_pylist()
         self._write(
             conn,
             run_id,
@@ -126,10 +130,8 @@ class Journal:
             seq,
             "insert",
             {
-                "key": list(key),
-                "columns": list(columns),
-                "keys": [[encode(r[c]) for c in key] for r in rows],
-                "hashes": [row_hash([r[c] for c in columns]) for r in rows],
+                **_after_image(key, rows),
+                "keys": [[encode(k[c]) for c in key] for k in keys],
             },
         )
 
@@ -141,10 +143,10 @@ class Journal:
         batch_no: int,
         seq: int,
         key: Sequence[str],
-        columns: Sequence[str],
         before: Sequence[dict[str, Any]],
-        after: Sequence[dict[str, Any]],
+        after: pa.Table,
     ) -> None:
+        """The before-image of every row a batch changed, with the after-image hashes."""
         if not before:
             return
         self._write(
@@ -155,10 +157,8 @@ class Journal:
             seq,
             "update",
             {
-                "key": list(key),
-                "columns": list(columns),
+                **_after_image(key, after),
                 "rows": [{c: encode(v) for c, v in r.items()} for r in before],
-                "hashes": [row_hash([r[c] for c in columns]) for r in after],
             },
         )
 
@@ -217,28 +217,51 @@ class Journal:
         """Keys whose row is no longer what the run last wrote (changed or deleted since)."""
         expected: dict[tuple[Any, ...], int] = {}
         key: list[str] = []
-        columns: list[str] = []
+        schema: pa.Schema | None = None
         for e in sorted(entries, key=lambda x: (x.batch_no, x.seq)):
             if e.op in ("insert", "update"):
-                key, columns = e.payload["key"], e.payload["columns"]
-                expected.update(zip(e.keys(), e.payload["hashes"], strict=True))
-        if not expected:
+                key, schema = e.payload["key"], _schema(e.payload["schema"])
+                hashes = _unpack(e.payload["hashes"])
+                expected.update(zip(e.keys(), hashes, strict=True))
+        if not expected or schema is None:
             return []
         found: list[str] = []
         keys = list(expected)
         for i in range(0, len(keys), 5000):
             part = keys[i : i + 5000]
-            current = {
-                tuple(r[c] for c in key): r
-                for r in self.target.fetch_by_keys(conn, table, key, part)
-            }
+            fetched = self.target.fetch_by_keys(conn, table, key, part)
+            current = rows_to_arrow(fetched, schema)
+            now = dict(
+                zip(
+                    (tuple(r[c] for c in key) for r in fetched),
+                    arrow_row_hashes(current).tolist(),
+                    strict=True,
+                )
+            )
             for k in part:
-                row = current.get(k)
                 label = ", ".join(f"{c}={v!r}" for c, v in zip(key, k, strict=True))
-                if row is None:
+                if k not in now:
                     found.append(f"{table} {label}: deleted since the run")
-                elif row_hash([row[c] for c in columns]) != expected[k]:
+                elif now[k] != expected[k]:
                     found.append(f"{table} {label}: changed since the run")
                 if len(found) >= limit:
                     return found
         return found
+
+
+def _after_image(key: Sequence[str], rows: pa.Table) -> dict[str, Any]:
+    """What identifies the rows as written: their schema and one hash per row."""
+    return {
+        "key": list(key),
+        "columns": rows.column_names,
+        "schema": base64.b64encode(rows.schema.serialize().to_pybytes()).decode("ascii"),
+        "hashes": base64.b64encode(arrow_row_hashes(rows).astype("<u8").tobytes()).decode("ascii"),
+    }
+
+
+def _schema(text: str) -> pa.Schema:
+    return pa.ipc.read_schema(pa.py_buffer(base64.b64decode(text)))
+
+
+def _unpack(text: str) -> list[int]:
+    return np.frombuffer(base64.b64decode(text), dtype="<u8").tolist()

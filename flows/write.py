@@ -8,13 +8,12 @@ before-image), and leaves identical rows alone: rerunning the same input changes
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
 from connectors.sql.target import SqlTarget
-from flows.fingerprint import row_hash
+from flows.fingerprint import arrow_row_hashes, rows_to_arrow
 from flows.journal import Journal
 
 
@@ -43,13 +42,11 @@ def write_rows(
 ) -> WriteCounts:
     if rows.num_rows == 0:
         return WriteCounts()
-    columns = rows.column_names
-    records = rows.to_pylist()
     if mode != "upsert":
         target.insert(conn, table, rows)
-        journal.record_inserts(conn, run_id, table, batch_no, 0, key, columns, records)
-        return WriteCounts(inserted=len(records))
-    return _upsert(conn, target, journal, run_id, table, key, batch_no, rows, records)
+        journal.record_inserts(conn, run_id, table, batch_no, 0, key, rows)
+        return WriteCounts(inserted=rows.num_rows)
+    return _upsert(conn, target, journal, run_id, table, key, batch_no, rows)
 
 
 def _upsert(
@@ -61,30 +58,28 @@ def _upsert(
     key: list[str],
     batch_no: int,
     rows: pa.Table,
-    records: list[dict[str, Any]],
 ) -> WriteCounts:
-    columns = rows.column_names
-    keys = [tuple(r[k] for k in key) for r in records]
+    keys = [tuple(r[k] for k in key) for r in rows.select(key).to_pylist()]
     existing = {tuple(r[k] for k in key): r for r in target.fetch_by_keys(conn, table, key, keys)}
-    new: list[int] = []
-    before: list[dict[str, Any]] = []
-    after: list[dict[str, Any]] = []
-    unchanged = 0
-    for i, (record, k) in enumerate(zip(records, keys, strict=True)):
-        old = existing.get(k)
-        if old is None:
-            new.append(i)
-        elif row_hash([old[c] for c in columns]) == row_hash([record[c] for c in columns]):
-            unchanged += 1
-        else:
-            before.append(old)
-            after.append(record)
+    present = [i for i, k in enumerate(keys) if k in existing]
+    new = [i for i, k in enumerate(keys) if k not in existing]
+    changed: list[int] = []
+    if present:
+        incoming = rows.take(pa.array(present, pa.int64()))
+        old = rows_to_arrow([existing[keys[i]] for i in present], rows.schema)
+        differs = arrow_row_hashes(incoming) != arrow_row_hashes(old)
+        changed = [i for i, d in zip(present, differs.tolist(), strict=True) if d]
     if new:
         target.insert(conn, table, rows.take(pa.array(new, pa.int64())))
         journal.record_inserts(
-            conn, run_id, table, batch_no, 0, key, columns, [records[i] for i in new]
+            conn, run_id, table, batch_no, 0, key, rows.take(pa.array(new, pa.int64()))
         )
-    if after:
-        target.update_rows(conn, table, key, after)
-        journal.record_updates(conn, run_id, table, batch_no, 1, key, columns, before, after)
-    return WriteCounts(inserted=len(new), updated=len(after), unchanged=unchanged)
+    if changed:
+        after = rows.take(pa.array(changed, pa.int64()))
+        target.update_rows(conn, table, key, after.to_pylist())
+        journal.record_updates(
+            conn, run_id, table, batch_no, 1, key, [existing[keys[i]] for i in changed], after
+        )
+    return WriteCounts(
+        inserted=len(new), updated=len(changed), unchanged=len(present) - len(changed)
+    )

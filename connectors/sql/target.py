@@ -14,6 +14,7 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from connectors.base import TableSchema, Target, TargetCapabilities
@@ -238,6 +239,12 @@ class SqlTarget(Target):
         self, conn: Connection, table: str, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
     ) -> int:
         target = self.table(conn, table)
+        if self.dialect == "postgresql" and len(columns) == 1 and keys:
+            # One statement with an array parameter instead of thousands of bound values.
+            col = target.c[columns[0]]
+            values = sa.bindparam("keys", [k[0] for k in keys], type_=postgresql.ARRAY(col.type))
+            res = conn.execute(sa.delete(target).where(col == sa.any_(values)))
+            return res.rowcount or 0
         deleted = 0
         for part in self._chunks(keys, len(columns)):
             res = conn.execute(sa.delete(target).where(self._key_condition(target, columns, part)))
