@@ -30,7 +30,7 @@ test: $(STAMP) ## run the whole test suite (services skip unless FERRYMAN_REQUIR
 	$(PY) -m pytest -q -n 2
 
 test-crash: $(STAMP) ## kill migrations at many random points and check resume
-	$(PY) -m pytest -q -m crash --crash-points=50
+	$(PY) -m pytest -q -n 2 -m crash --crash-points=50
 
 lint: $(STAMP) ## ruff and mypy
 	$(VENV)/bin/ruff check .
@@ -39,6 +39,7 @@ lint: $(STAMP) ## ruff and mypy
 
 schemas: $(STAMP) ## regenerate the JSON Schemas of the spec files
 	$(PY) -m mappings.schema --write
+	$(PY) -m mappings.docs --write
 
 bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of the same run
 	$(PY) -m bench

@@ -24,7 +24,7 @@ class LockedError(Exception):
     """Another live run holds a table this run needs."""
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -53,7 +53,7 @@ class TableLocks:
             for row in rows:
                 if row.run_id == run_id and row.pid == self.pid and row.host == self.host:
                     continue
-                if row.host == self.host and not _alive(row.pid):
+                if row.host == self.host and not process_alive(row.pid):
                     conn.execute(
                         sa.delete(locks).where(
                             (locks.c.table_name == row.table_name)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import socket
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
+
 from flows.ledger import Ledger, RunRecord
+from flows.locks import process_alive
 from flows.project import load_project
 from flows.runner import open_target
 
@@ -21,7 +25,7 @@ def runs_overview(project_dir: Path, limit: int = 20) -> dict[str, Any]:
     ledger, target = _ledger(project_dir)
     try:
         runs = ledger.list_runs(limit) if ledger.exists() else []
-        return {"runs": [_brief(r) for r in runs]}
+        return {"runs": [_brief(r, ledger) for r in runs]}
     finally:
         target.close()
 
@@ -67,11 +71,28 @@ def run_status(project_dir: Path, run_id: str) -> dict[str, Any]:
         target.close()
 
 
-def _brief(r: RunRecord) -> dict[str, Any]:
+def _orphaned(ledger: Ledger, run: RunRecord) -> bool:
+    """A run still marked running whose locks are gone or held by a dead process."""
+    with ledger.engine.connect() as conn:
+        holders = conn.execute(
+            sa.select(ledger.locks.c.host, ledger.locks.c.pid).where(
+                ledger.locks.c.run_id == run.run_id
+            )
+        ).all()
+    if not holders:
+        return True
+    host = socket.gethostname()
+    return all(h == host and not process_alive(pid) for h, pid in holders)
+
+
+def _brief(r: RunRecord, ledger: Ledger) -> dict[str, Any]:
     tables = (r.summary or {}).get("tables", {})
+    state = r.state
+    if state in ("running", "rolling_back") and _orphaned(ledger, r):
+        state = f"{state} (process gone: resume or roll back)"
     return {
         "run_id": r.run_id,
-        "state": r.state,
+        "state": state,
         "mode": r.mode,
         "started_at": r.started_at,
         "finished_at": r.finished_at,
