@@ -124,6 +124,19 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("acquired_at", sa.DateTime, nullable=False),
     )
     sa.Table(
+        f"{PREFIX}keymap",
+        md,
+        # legacy-key -> new-key of `surrogate:` fields; written in the batch's transaction,
+        # tagged with the run and batch that made each assignment so rollback removes it.
+        # legacy_key is VARCHAR(500), not TEXT: MariaDB cannot index a TEXT column whole.
+        sa.Column("table_name", sa.String(128), primary_key=True),
+        sa.Column("legacy_key", sa.String(500), primary_key=True),
+        sa.Column("new_key", sa.BigInteger, nullable=False),
+        sa.Column("run_id", sa.String(40), nullable=False),
+        sa.Column("batch_no", sa.Integer, nullable=False),
+        sa.UniqueConstraint("table_name", "new_key", name=f"ux_{PREFIX}keymap_new_key"),
+    )
+    sa.Table(
         f"{PREFIX}quarantine",
         md,
         sa.Column(
@@ -193,6 +206,7 @@ class Ledger:
         self.journal = self.md.tables[self._key("journal")]
         self.fingerprints = self.md.tables[self._key("fingerprints")]
         self.locks = self.md.tables[self._key("locks")]
+        self.keymap = self.md.tables[self._key("keymap")]
 
     def _key(self, name: str) -> str:
         schema = self.md.schema

@@ -19,6 +19,7 @@ from connectors.base import ROW_POSITION, Batch, Reject, Source
 from connectors.sql.target import SqlTarget
 from flows.faults import fault_point
 from flows.journal import Journal
+from flows.keymap import SqlKeyMap, renumber, surrogate_columns
 from flows.ledger import BatchRecord, Ledger
 from flows.write import write_rows
 from mappings.compile import ROW_INDEX, CompiledMapping
@@ -45,6 +46,8 @@ class TableJob:
     source: Source
     suites: SuiteRunner | None
     batch_size: int
+    keymap: SqlKeyMap | None = None
+    """The store behind the spec's surrogate keys (the one compile_spec was given)."""
 
     @property
     def table(self) -> str:
@@ -79,6 +82,8 @@ def process_batch(
     """Map, validate and load one batch; its rows, journal, quarantine rows and ledger row
     are committed in ONE transaction, or nothing of it is."""
     started = time.perf_counter()
+    if job.keymap is not None:
+        job.keymap.discard()  # proposals of a failed attempt are not this batch's
     mapped = job.compiled.apply(batch.data)
     rows, rejects = mapped.rows, list(mapped.rejects)
     warnings: list[str] = []
@@ -90,6 +95,10 @@ def process_batch(
         rejects.extend(outcome.rejects)
         rows = _without(rows, {r.row for r in outcome.rejects})
     with target.begin() as conn:
+        if job.keymap is not None:
+            # New surrogate keys are written with the rows, in this transaction, or not at all.
+            changes = job.keymap.commit(conn, run_id, batch_no).get(job.table, {})
+            rows = renumber(rows, surrogate_columns(job.spec.fields), changes)
         key_rejects = _duplicate_keys(job.spec, target, conn, rows)
         rows = _without(rows, {r.row for r in key_rejects})
         fk_rejects = _missing_parents(job.spec, target, conn, rows)

@@ -27,6 +27,7 @@ from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
 from flows.locks import TableLocks
 from flows.report import RunSummary, TableSummary, publish_artifact, write_report
 from flows.runner import Prepared, new_run_id, prepare, prepare_resume
+from flows.tables import create_indexes
 
 
 class RunFailed(Exception):
@@ -200,4 +201,7 @@ def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) 
         )
         with prepared.target.begin() as conn:
             state.set_table_state(conn, run_id, job.table, "done")
+    # Also when resuming a table already done: creating an index failed there, perhaps.
+    for name in create_indexes(prepared.target, job.table, job.compiled.indexes()):
+        logger.info("%s: index %s created", job.table, name)
     return summarise(prepared, run_id, job, time.perf_counter() - started, warnings)

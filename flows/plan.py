@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from connectors.registry import did_you_mean
+from flows.lookups import lookup_steps
 from flows.project import Project, digest_files
 from mappings.compile import Problem, check_spec
 from mappings.loader import check_source_columns, load_spec_with_positions
@@ -136,6 +137,20 @@ def _check_spec(
                 f" Connections are defined in {project.display(project.file)}",
             )
         )
+    issues.extend(_lookup_issues(project, spec, path, pos))
+    if spec.more_sources:
+        # Refused rather than silently loading only the first stream.
+        issues.append(
+            _at(
+                project,
+                path,
+                pos,
+                ("more_sources",),
+                "`ferryman run` does not load more_sources yet (only the first stream would"
+                " load); remove more_sources, or load the other streams from a second"
+                " project into the same table, until it does",
+            )
+        )
     if spec.mode not in SUPPORTED_MODES:
         issues.append(
             _at(
@@ -161,6 +176,35 @@ def _check_spec(
                     f" Suites are files in {project.display(project.suites_dir)}",
                 )
             )
+    return issues
+
+
+def _lookup_issues(
+    project: Project, spec: MappingSpec, path: Path, pos: PositionMap
+) -> list[SpecIssue]:
+    """A source lookup names a SQL connection of the project."""
+    conns = project.spec.connections
+    issues = []
+    for step_path, args in lookup_steps(spec):
+        source = args.get("source")
+        name = source.get("connection") if isinstance(source, dict) else None
+        if not isinstance(name, str):
+            continue  # the lookup's own argument check reports a malformed `source:`
+        loc = (*step_path, "source", "connection")
+        if name not in conns:
+            message = (
+                f"unknown connection {name!r}.{did_you_mean(name, conns)}"
+                f" Connections are defined in {project.display(project.file)}"
+            )
+        elif conns[name].get("kind") != "sql":
+            message = (
+                f"connection {name!r} is a {conns[name].get('kind')} connection; a source"
+                " lookup reads a table of a `kind: sql` connection (for a CSV file of the"
+                " project use `file:`)"
+            )
+        else:
+            continue
+        issues.append(_at(project, path, pos, loc, message))
     return issues
 
 

@@ -17,6 +17,7 @@ from prefect import flow, get_run_logger
 from flows.checkpoint import ABSENT, table_fingerprint
 from flows.faults import fault_point
 from flows.journal import SNAPSHOT_BATCH, Journal
+from flows.keymap import SqlKeyMap
 from flows.ledger import Ledger, LedgerState, RunRecord
 from flows.locks import TableLocks
 from flows.runner import TargetSession, UsageError, open_session, run_for_action
@@ -170,6 +171,8 @@ def _undo_batch(
 ) -> None:
     with prepared.target.begin() as conn:
         journal.undo(conn, table, journal.entries(conn, run_id, table, batch_no))
+        # The surrogate keys this batch assigned go with its rows, in the same transaction.
+        SqlKeyMap(state.ledger).forget_batch(conn, run_id, table, batch_no)
         state.mark_batch_rolled_back(conn, run_id, table, batch_no)
         fault_point("rollback_before_commit", table, batch_no)
     fault_point("rollback_after_commit", table, batch_no)
@@ -211,6 +214,10 @@ def _verify(
             mismatches.append(
                 f"{table}: now {now}, at the run's start {before[0]} rows, hash {before[1]:016x}"
             )
+    left = SqlKeyMap(state.ledger).count_of_run(run.run_id)
+    if left:
+        # Fingerprints cover the target tables only; the key map is checked here.
+        mismatches.append(f"ferryman_keymap: {left} surrogate key(s) assigned by the run remain")
     if mismatches:
         summary.state = "partially_rolled_back"
         raise RollbackMismatch(

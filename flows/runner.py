@@ -14,12 +14,16 @@ from typing import Any
 from connectors.base import Source
 from connectors.errors import ConnectorError
 from connectors.sql.target import SqlTarget
+from flows.keymap import SqlKeyMap
 from flows.ledger import Ledger
 from flows.load import TableJob
+from flows.lookups import SqlLookups, source_connections, sql_source_options
 from flows.plan import Plan, check_columns, load_plan
 from flows.project import Project, load_project
+from flows.tables import existing_columns
 from mappings.compile import compile_spec
 from mappings.model import MappingSpec
+from mappings.tables import schema_diff
 from mappings.yaml_positions import SpecError, SpecIssue
 from validations.gx_runner import SuiteRunner
 
@@ -46,10 +50,13 @@ class Prepared:
     sources: dict[str, Source] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     """Tables this preparation created (absent before the run: rollback drops them)."""
+    lookups: SqlLookups | None = None
 
     def close(self) -> None:
         for s in self.sources.values():
             s.close()
+        if self.lookups is not None:
+            self.lookups.close()
         self.target.close()
 
 
@@ -114,28 +121,39 @@ def prepare(
     is written (no table created): a preflight."""
     project, plan, sources = check_project(project_dir, tables)
     target = open_target(project)
+    ledger = Ledger(target.engine, target.schema)
+    lookups = SqlLookups(target, _lookup_sources(project, plan.specs))
+    keymap = SqlKeyMap(ledger)
     try:
         target.ping()
         jobs = [
             TableJob(
                 spec=spec,
-                compiled=compile_spec(spec),
+                compiled=compile_spec(spec, lookups=lookups, keys=keymap, base_dir=project.root),
                 source=sources[spec.source.connection],
                 suites=SuiteRunner([plan.suites[n] for n in spec.suites]) if spec.suites else None,
                 batch_size=batch_size or spec.batch_size or project.spec.defaults.batch_size,
+                keymap=keymap,
             )
             for spec in plan.specs
         ]
         created = _ensure_tables(target, plan, jobs, create=install)
     except BaseException:
+        lookups.close()
         target.close()
         for s in sources.values():
             s.close()
         raise
-    ledger = Ledger(target.engine, target.schema)
     if install:
         ledger.install()
-    return Prepared(project, plan, target, ledger, jobs, sources, created)
+    return Prepared(project, plan, target, ledger, jobs, sources, created, lookups)
+
+
+def _lookup_sources(project: Project, specs: list[MappingSpec]) -> dict[str, Any]:
+    """SqlOptions of the SQL connections that source lookups read (the plan refused the
+    others)."""
+    names = sorted(source_connections(specs))
+    return sql_source_options(names, {n: project.connection_options(n) for n in names})
 
 
 def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: bool) -> set[str]:
@@ -144,27 +162,34 @@ def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: 
     created = set()
     with target.begin() as conn:
         for job in jobs:
+            wanted = job.compiled.target_schema()
             if not target.has_table(conn, job.table):
                 if not create:
                     continue
                 created.add(job.table)
-            problems = target.ensure_table(conn, job.compiled.target_schema())
+            elif job.table not in created:
+                diff = schema_diff(existing_columns(target, conn, wanted), wanted)
+                if diff:
+                    issues.append(_misfit(plan, target, job.table, diff))
+                    continue
+            problems = target.ensure_table(conn, wanted)
             if problems:
-                pos = plan.positions[job.table]
-                line, col = pos.value(("target",))
-                issues.append(
-                    SpecIssue(
-                        plan.project.display(plan.files[job.table]),
-                        line,
-                        col,
-                        "target",
-                        f"existing table {job.table!r} in {target.describe()} does not fit the"
-                        f" spec: {'; '.join(problems)}. Fix the spec or migrate the table first",
-                    )
-                )
+                issues.append(_misfit(plan, target, job.table, problems))
     if issues:
         raise SpecError(issues)
     return created
+
+
+def _misfit(plan: Plan, target: SqlTarget, table: str, problems: list[str]) -> SpecIssue:
+    line, col = plan.positions[table].value(("target",))
+    return SpecIssue(
+        plan.project.display(plan.files[table]),
+        line,
+        col,
+        "target",
+        f"existing table {table!r} in {target.describe()} does not fit the spec:"
+        f" {'; '.join(problems)}. Fix the spec, or alter or drop the table first",
+    )
 
 
 def run_for_action(project: Project, target: SqlTarget, run_id: str, action: str) -> Any:

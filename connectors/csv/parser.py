@@ -10,7 +10,7 @@ the next record parses normally.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -164,7 +164,7 @@ def _unescape_n(fields: list[str], escape: str) -> list[str]:
     ]
 
 
-def _reader(feed: _Feed, d: CsvDialect) -> Iterator[list[str]]:
+def _reader(feed: Iterable[str], d: CsvDialect) -> Iterator[list[str]]:
     return csv.reader(
         feed,
         delimiter=d.delimiter,
@@ -177,9 +177,10 @@ def _reader(feed: _Feed, d: CsvDialect) -> Iterator[list[str]]:
     )
 
 
-def records(path: Path, d: CsvDialect, encoding: str) -> Iterator[Record]:
-    """Every record of `path` (header first), good or bad, in file order."""
-    chunks = _Watched(decoded_chunks(path, encoding))
+def records(path: Path, d: CsvDialect, encoding: str, chunk: int = 1 << 16) -> Iterator[Record]:
+    """Every record of `path` (header first), good or bad, in file order, decoding
+    `chunk` bytes at a time (small: reading just the header stays cheap)."""
+    chunks = _Watched(decoded_chunks(path, encoding, chunk))
     lines = split_lines(iter(chunks), d.line_terminator)
     feed = _Feed(lines, d)
     for _ in range(d.skip_lines):
@@ -226,3 +227,27 @@ def _problem(feed: _Feed, lines: list[str], dirty: bool) -> str | None:
     if feed.nul:
         return "NUL byte (0x00) in the record: a binary or corrupted export"
     return None
+
+
+def split_record(text: str, d: CsvDialect) -> list[str] | None:
+    """The fields of one whole record's raw text (no terminator), as `records` parses
+    them, for the fast path (no escape, comment or custom terminator). None when the csv
+    module does not read the text as exactly one record."""
+    reader = _reader(split_lines(iter([text]), None), d)
+    try:
+        fields = next(reader)
+        if next(reader, None) is not None:
+            return None
+    except (StopIteration, csv.Error):
+        return None
+    if d.trailing_delimiter and fields and fields[-1] == "":
+        fields.pop()
+    return fields
+
+
+def ragged(got: int, want: int, d: CsvDialect) -> str:
+    """The message for a record with the wrong number of fields."""
+    message = f"record has {got} fields, the header has {want}"
+    if got == want + 1 and not d.trailing_delimiter:
+        message += " (if every record ends with a delimiter, set `trailing_delimiter: true`)"
+    return message

@@ -6,6 +6,11 @@ unterminated quote) is not dropped: it becomes a `malformed_record` reject with 
 number, line and raw text (raw bytes for undecodable ones), and the rest of the file
 still loads. Memory is bounded by the batch size: the file is decoded and parsed in a
 stream, never read whole.
+
+Two engines give exactly the same batches: the Python parser (`parser.py`, any dialect,
+any bad byte) and, where the dialect allows, pyarrow's streaming reader (`arrow.py`, about
+20 times faster), which hands over to the Python parser mid-file when the data holds
+something it cannot read exactly (the rule and the cases are in `arrow.py`).
 """
 
 from __future__ import annotations
@@ -13,15 +18,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Literal
 
 import pyarrow as pa
 
 from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
 from connectors.csv.options import AUTO, CsvDialect, CsvOptions
-from connectors.csv.parser import Record, records
+from connectors.csv.parser import Record, ragged, records
 from connectors.encoding import (
     Detection,
     concrete_codec,
+    decoded_chunks,
     detect_encoding,
     raw_bytes,
     undecodable_summary,
@@ -36,12 +44,23 @@ class CsvSource(Source):
 
     kind = "csv"
 
-    def __init__(self, name: str, options: CsvOptions) -> None:
+    def __init__(
+        self,
+        name: str,
+        options: CsvOptions,
+        _engine: Literal["auto", "arrow", "python"] = "auto",
+    ) -> None:
+        """`_engine` is for tests: `python` forces the Python parser; `arrow` fails when
+        the dialect is not one the fast path reads (mid-file hand-overs still happen)."""
         self.name = name
         self.options = options
         self.root = Path(options.path)
+        self._engine = _engine
         self.detected: dict[str, Detection] = {}
         """Encodings found by `encoding: auto`, per stream (also logged)."""
+        self.engines: dict[str, str] = {}
+        """How the last read of each stream was parsed: `arrow`, `python (why)` or
+        `arrow, then python after record N (why)`."""
 
     def _path(self, stream: str) -> Path:
         path = self.root / stream
@@ -92,11 +111,21 @@ class CsvSource(Source):
     def _header(self, stream: str, d: CsvDialect, recs: Iterator[Record]) -> list[str] | None:
         """Consume the header record (when there is one) and return the column names;
         None for an empty file."""
+        found = self._header_record(stream, d, recs)
+        return None if found is None else found[0]
+
+    def _header_record(
+        self, stream: str, d: CsvDialect, recs: Iterator[Record]
+    ) -> tuple[list[str], Record | None] | None:
+        """The column names and the header record (None without a header)."""
         if not d.header:
-            return list(d.columns or [])
+            return list(d.columns or []), None
         first = next(recs, None)
         if first is None:
             return None
+        return self._names(stream, d, first), first
+
+    def _names(self, stream: str, d: CsvDialect, first: Record) -> list[str]:
         where = f"{self.describe(stream)}, header on line {first.line}"
         if first.problem is not None:
             raise TerminalError(f"{where}: {first.problem}: {first.raw(d.line_terminator)!r}")
@@ -125,23 +154,61 @@ class CsvSource(Source):
         d = self.dialect(stream)
         path = self._path(stream)
         recs = records(path, d, d.encoding)
-        names = self._header(stream, d, recs)
-        if names is None:
+        found = self._header_record(stream, d, recs)
+        if found is None:
             return
+        names, header = found
+        skip, number = (after.rows if after else 0), 0
+        why = "forced" if self._engine == "python" else refusal(d)
+        if why is None:
+            fast = ArrowRead(
+                _layout(stream, names, d, header),
+                d,
+                after_lines(decoded_chunks(path, d.encoding), _lines_before_data(d, header)),
+                skip,
+                batch_size,
+            )
+            yield from fast.batches()
+            if fast.fallback is None:
+                self.engines[stream] = "arrow"
+                return
+            skip, number, why = fast.rows, fast.number, fast.fallback
+            self.engines[stream] = f"arrow, then python after record {skip} ({why})"
+            log.info("%s: the Python parser takes over after record %d: %s",
+                     self.describe(stream), skip, why)  # fmt: skip
+        elif self._engine == "arrow":
+            raise ValueError(f"{self.describe(stream)}: the arrow engine cannot read {why}")
+        else:
+            self.engines[stream] = f"python ({why})"
         builder = _Builder(stream, names, d, concrete_codec(path, d.encoding))
-        skip = after.rows if after else 0
-        consumed = 0
-        number = 0
-        for rec in recs:
-            consumed += 1
-            if consumed <= skip:
-                continue
-            builder.add(rec)
-            if builder.size >= batch_size:
-                yield builder.flush(number, consumed)
-                number += 1
-        if builder.size:
+        yield from _python_batches(recs, builder, batch_size, skip, number)
+
+
+def _lines_before_data(d: CsvDialect, header: Record | None) -> int:
+    return d.skip_lines if header is None else header.line + len(header.lines) - 1
+
+
+def _layout(stream: str, names: list[str], d: CsvDialect, header: Record | None) -> Layout:
+    base = d.skip_lines if header is None else header.number
+    return Layout(stream, names, base, _lines_before_data(d, header) + 1)
+
+
+def _python_batches(
+    recs: Iterator[Record], builder: _Builder, batch_size: int, skip: int, number: int
+) -> Iterator[Batch]:
+    """The Python parser's batches after the first `skip` records, numbered from
+    `number`."""
+    consumed = 0
+    for rec in recs:
+        consumed += 1
+        if consumed <= skip:
+            continue
+        builder.add(rec)
+        if builder.size >= batch_size:
             yield builder.flush(number, consumed)
+            number += 1
+    if builder.size:
+        yield builder.flush(number, consumed)
 
 
 class _Builder:
@@ -181,7 +248,7 @@ class _Builder:
         elif rec.problem is not None:
             message, value = f"{where}: {rec.problem}", raw
         else:
-            message, value = f"{where}: {_ragged(len(rec.fields), self.width, self.d)}", raw
+            message, value = f"{where}: {ragged(len(rec.fields), self.width, self.d)}", raw
         return Reject(
             rec.number, f"{self.stream}:{rec.number}", None, value, "malformed_record", message
         )
@@ -197,10 +264,3 @@ class _Builder:
         )
         self.rows, self.positions, self.rejects = [], [], []
         return batch
-
-
-def _ragged(got: int, want: int, d: CsvDialect) -> str:
-    message = f"record has {got} fields, the header has {want}"
-    if got == want + 1 and not d.trailing_delimiter:
-        message += " (if every record ends with a delimiter, set `trailing_delimiter: true`)"
-    return message
