@@ -22,7 +22,7 @@ from typing import Literal
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.base import ROW_POSITION, Batch, Position, Reject
 from connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
 from connectors.csv.options import AUTO, CsvDialect, CsvOptions
 from connectors.csv.parser import Record, ragged, records
@@ -35,11 +35,12 @@ from connectors.encoding import (
     undecodable_summary,
 )
 from connectors.errors import TerminalError
+from connectors.folder import FolderSource
 
 log = logging.getLogger("ferryman.connectors.csv")
 
 
-class CsvSource(Source):
+class CsvSource(FolderSource):
     """Each file in the connection's folder is a stream, named by its file name."""
 
     kind = "csv"
@@ -61,15 +62,6 @@ class CsvSource(Source):
         self.engines: dict[str, str] = {}
         """How the last read of each stream was parsed: `arrow`, `python (why)` or
         `arrow, then python after record N (why)`."""
-
-    def _path(self, stream: str) -> Path:
-        path = self.root / stream
-        if not path.is_file():
-            raise TerminalError(
-                f"connection {self.name!r}: file {stream!r} not found in {self.root};"
-                " check `file:` in the spec and `path:` in ferryman.yaml"
-            )
-        return path
 
     def dialect(self, stream: str) -> CsvDialect:
         """The dialect of `stream` with its encoding decided (detected when `auto`)."""

@@ -22,7 +22,7 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.base import ROW_POSITION, Batch, Position, Reject
 from connectors.dbf.header import (
     LANGUAGE_DRIVERS,
     UNSUPPORTED_DRIVERS,
@@ -34,6 +34,7 @@ from connectors.dbf.memo import MemoFile, find_memo
 from connectors.dbf.options import DbfOptions
 from connectors.dbf.values import FieldProblem, Reader, arrow_type, make_reader, varchar
 from connectors.errors import TerminalError
+from connectors.folder import FolderSource
 
 log = logging.getLogger(__name__)
 _Problem = tuple[str | None, str]
@@ -54,7 +55,7 @@ class _Table:
     memo: MemoFile | None
 
 
-class DbfSource(Source):
+class DbfSource(FolderSource):
     """Each .dbf file in the connection's folder is a stream, named by its file name."""
 
     kind = "dbf"
@@ -68,15 +69,6 @@ class DbfSource(Source):
 
     def describe(self, stream: str) -> str:
         return f"{stream} in {self.name} ({self.root})"
-
-    def _path(self, stream: str) -> Path:
-        path = self.root / stream
-        if not path.is_file():
-            raise TerminalError(
-                f"connection {self.name!r}: file {stream!r} not found in {self.root};"
-                " check `file:` in the spec and `path:` in ferryman.yaml"
-            )
-        return path
 
     def columns(self, stream: str) -> list[str]:
         path = self._path(stream)

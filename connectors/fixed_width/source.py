@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.base import ROW_POSITION, Batch, Position, Reject
 from connectors.csv.options import AUTO
 from connectors.encoding import (
     concrete_codec,
@@ -31,6 +31,7 @@ from connectors.encoding import (
 from connectors.errors import TerminalError
 from connectors.fixed_width.layout import Column, read_layout_file, resolve
 from connectors.fixed_width.options import FieldLayout, FixedWidthOptions
+from connectors.folder import FolderSource
 
 log = logging.getLogger("ferryman.connectors.fixed_width")
 
@@ -41,7 +42,7 @@ class _BadField(ValueError):
         self.column, self.value = column, value
 
 
-class FixedWidthSource(Source):
+class FixedWidthSource(FolderSource):
     """Each file in the connection's folder is a stream, read with the connection's layout."""
 
     kind = "fixed_width"
@@ -81,15 +82,6 @@ class FixedWidthSource(Source):
     @property
     def record_length(self) -> int:
         return self.options.record_length or max(c.hi for c in self.layout)
-
-    def _path(self, stream: str) -> Path:
-        path = self.root / stream
-        if not path.is_file():
-            raise TerminalError(
-                f"connection {self.name!r}: file {stream!r} not found in {self.root};"
-                " check `file:` in the spec and `path:` in ferryman.yaml"
-            )
-        return path
 
     def _encoding(self, stream: str, path: Path) -> str:
         if self.options.encoding != AUTO:

@@ -16,8 +16,9 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.base import ROW_POSITION, Batch, Position, Reject
 from connectors.errors import TerminalError
+from connectors.folder import FolderSource
 from connectors.jsonl.flatten import LineProblem, Shape, flattener, parse_line, picker
 from connectors.jsonl.options import JsonlOptions
 
@@ -25,7 +26,7 @@ _BUFFER = 1 << 20
 _BOM = b"\xef\xbb\xbf"
 
 
-class JsonlSource(Source):
+class JsonlSource(FolderSource):
     """Each file in the connection's folder is a stream, named by its file name."""
 
     kind = "jsonl"
@@ -43,15 +44,6 @@ class JsonlSource(Source):
 
     def describe(self, stream: str) -> str:
         return f"{stream} in {self.name} ({self.root})"
-
-    def _path(self, stream: str) -> Path:
-        path = self.root / stream
-        if not path.is_file():
-            raise TerminalError(
-                f"connection {self.name!r}: file {stream!r} not found in {self.root};"
-                " check `file:` in the spec and `path:` in ferryman.yaml"
-            )
-        return path
 
     def columns(self, stream: str) -> list[str]:
         return list(self._shape(stream).kinds)

@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from connectors.base import ROW_POSITION, Batch, Position, Reject
 from connectors.errors import TerminalError
+from connectors.folder import FolderSource
 from connectors.mainframe.copybook import CopybookError, parse_copybook
 from connectors.mainframe.framing import Frame, frames, skip_records
 from connectors.mainframe.layout import build_layout
@@ -24,7 +25,7 @@ from connectors.mainframe.record import Problem, RecordDecoder
 _BUFFER = 1 << 20
 
 
-class EbcdicSource(Source):
+class EbcdicSource(FolderSource):
     """Each file in the connection's folder is a stream, named by its file name."""
 
     kind = "ebcdic"
@@ -38,15 +39,6 @@ class EbcdicSource(Source):
 
     def describe(self, stream: str) -> str:
         return f"{stream} in {self.name} ({self.root}, {self.options.code_page})"
-
-    def _path(self, stream: str) -> Path:
-        path = self.root / stream
-        if not path.is_file():
-            raise TerminalError(
-                f"connection {self.name!r}: file {stream!r} not found in {self.root};"
-                " check `file:` in the spec and `path:` in ferryman.yaml"
-            )
-        return path
 
     def decoder(self, stream: str) -> RecordDecoder:
         """The stream's copybook, parsed once and laid out."""
