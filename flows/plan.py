@@ -14,7 +14,7 @@ from mappings.compile import Problem, check_spec
 from mappings.loader import check_source_columns, load_spec_with_positions
 from mappings.model import MappingSpec
 from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
-from validations.suites import SuiteSpec, load_suites, suite_column_issues
+from validations.suites import SuiteSpec, load_suite, load_suites, suite_column_issues
 
 SUPPORTED_MODES = ("insert", "upsert", "replace")
 
@@ -61,11 +61,13 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
                 ),
             ]
         )
+    unreadable: set[str] = set()
     for path in _spec_files(project.specs_dir):
         try:
             spec, pos = load_spec_with_positions(path, display_path=project.display(path))
         except SpecError as err:
             issues.extend(err.issues)
+            unreadable.add(path.stem)  # probably the table it would produce
             continue
         if spec.target in specs:
             issues.append(
@@ -80,14 +82,19 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
             )
             continue
         specs[spec.target], files[spec.target], positions[spec.target] = spec, path, pos
-    suites: dict[str, SuiteSpec] = {}
-    if project.suites_dir.is_dir():
-        try:
-            suites = load_suites(project.suites_dir, root=Path.cwd())
-        except SpecError as err:
-            issues.extend(err.issues)
+    suites, broken = _load_suites(project, issues)
     for target, spec in specs.items():
-        issues.extend(_check_spec(project, spec, files[target], positions[target], suites))
+        issues.extend(
+            _check_spec(
+                project,
+                spec,
+                files[target],
+                positions[target],
+                suites,
+                broken,
+                set(specs) | unreadable,
+            )
+        )
     order, cycle_issues = _order(project, specs, files, positions)
     issues.extend(cycle_issues)
     unknown = [t for t in tables if t not in specs]
@@ -113,6 +120,27 @@ def load_plan(project: Project, tables: Sequence[str] = ()) -> Plan:
     )
 
 
+def _load_suites(
+    project: Project, issues: list[SpecIssue]
+) -> tuple[dict[str, SuiteSpec], set[str]]:
+    """Every suite that loads, and the names of those that do not (their own issues are
+    reported; specs naming them are not told the suite is unknown)."""
+    if not project.suites_dir.is_dir():
+        return {}, set()
+    try:
+        return load_suites(project.suites_dir, root=Path.cwd()), set()
+    except SpecError as err:
+        issues.extend(err.issues)
+    suites: dict[str, SuiteSpec] = {}
+    broken: set[str] = set()
+    for path in sorted(project.suites_dir.glob("*.y*ml")):
+        try:
+            suites[path.stem] = load_suite(path, display_path=project.display(path))
+        except SpecError:
+            broken.add(path.stem)
+    return suites, broken
+
+
 def _at(
     project: Project, path: Path, pos: PositionMap, loc: tuple[Hashable, ...], message: str
 ) -> SpecIssue:
@@ -121,9 +149,16 @@ def _at(
 
 
 def _check_spec(
-    project: Project, spec: MappingSpec, path: Path, pos: PositionMap, suites: dict[str, SuiteSpec]
+    project: Project,
+    spec: MappingSpec,
+    path: Path,
+    pos: PositionMap,
+    suites: dict[str, SuiteSpec],
+    broken: set[str],
+    produced: set[str] | None = None,
 ) -> list[SpecIssue]:
     issues = [_compile_issue(project, path, pos, p) for p in check_spec(spec)]
+    issues.extend(_foreign_key_issues(project, spec, path, pos, produced or set()))
     conns = project.spec.connections
     if spec.source.connection not in conns:
         issues.append(
@@ -165,7 +200,7 @@ def _check_spec(
     for i, name in enumerate(spec.suites):
         if name in suites:
             issues.extend(suite_column_issues(suites[name], spec.fields))
-        else:
+        elif name not in broken:
             issues.append(
                 _at(
                     project,
@@ -174,6 +209,31 @@ def _check_spec(
                     ("suites", i),
                     f"unknown suite {name!r}.{did_you_mean(name, suites)}"
                     f" Suites are files in {project.display(project.suites_dir)}",
+                )
+            )
+    return issues
+
+
+def _foreign_key_issues(
+    project: Project, spec: MappingSpec, path: Path, pos: PositionMap, produced: set[str]
+) -> list[SpecIssue]:
+    """A parent table that no spec produces is taken as already in the target, unless its
+    name is a near miss of one that a spec does produce (then it is surely a typo)."""
+    issues = []
+    for i, fk in enumerate(spec.foreign_keys):
+        parent = fk.parent_table
+        if parent in produced or parent == spec.target:
+            continue
+        hint = did_you_mean(parent, produced)
+        if hint.startswith(" Did you mean"):
+            issues.append(
+                _at(
+                    project,
+                    path,
+                    pos,
+                    ("foreign_keys", i, "references"),
+                    f"no spec produces table {parent!r}.{hint} (a table outside"
+                    " the project must already exist in the target)",
                 )
             )
     return issues
