@@ -72,7 +72,8 @@ class Entry:
 
     def keys(self) -> list[tuple[Any, ...]]:
         if self.op == "insert":
-            return [tuple(decode(v) for v in k) for k in self.payload["keys"]]
+            columns = [[decode(v) for v in c] for c in self.payload["key_values"]]
+            return list(zip(*columns, strict=True))
         key_cols = self.payload["key"]
         return [tuple(decode(r[c]) for c in key_cols) for r in self.payload["rows"]]
 
@@ -121,7 +122,6 @@ class Journal:
         """The keys a batch inserted, with a hash of each row as written."""
         if rows.num_rows == 0:
             return
-        keys = rows.select(list(key)).to_pylist()
         self._write(
             conn,
             run_id,
@@ -131,7 +131,7 @@ class Journal:
             "insert",
             {
                 **_after_image(key, rows),
-                "keys": [[encode(k[c]) for c in key] for k in keys],
+                "key_values": [_column_values(rows.column(c)) for c in key],
             },
         )
 
@@ -247,6 +247,15 @@ class Journal:
                 if len(found) >= limit:
                     return found
         return found
+
+
+def _column_values(column: pa.ChunkedArray) -> list[Any]:
+    """A key column as JSON values; ints and strings as they are (the common, fast case)."""
+    values = column.to_pylist()
+    t = column.type
+    if pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t):
+        return values
+    return [encode(v) for v in values]
 
 
 def _after_image(key: Sequence[str], rows: pa.Table) -> dict[str, Any]:
