@@ -227,16 +227,38 @@ def _print_summary(summary: dict[str, Any], as_json: bool) -> None:
         if t["quarantine_rules"]:
             reasons = ", ".join(f"{r} {n}" for r, n in t["quarantine_rules"].items())
             out.print(f"  {name} quarantine: {reasons}", highlight=False)
-    if summary.get("error"):
-        out.print(f"[red]error:[/red] {summary['error']}", highlight=False)
+    _print_gates(summary)
+    _print_next_steps(summary)
+
+
+def _print_gates(summary: dict[str, Any]) -> None:
+    for gate in summary.get("failed_gates") or []:
+        out.print(f"gate failed: {gate}", style="red", markup=False, highlight=False)
+    if summary.get("gate_action"):
+        out.print(f"Gate action: {summary['gate_action']}", highlight=False)
+    elif summary["state"] == "stopped_by_gate":
+        out.print("Gate action: halted; what was loaded stays for inspection", highlight=False)
+    if summary.get("error") and not summary.get("failed_gates"):
+        out.print(f"error: {summary['error']}", style="red", markup=False, highlight=False)
+
+
+def _print_next_steps(summary: dict[str, Any]) -> None:
+    run_id = summary["run_id"]
     out.print(f"Report:     {summary.get('report')}", highlight=False)
-    out.print(
-        f"Quarantine: table ferryman_quarantine, run_id = '{summary['run_id']}'", highlight=False
-    )
-    out.print(f"Status:     ferryman status {summary['run_id']}", highlight=False)
-    if summary["state"] in ("failed", "stopped_by_gate"):
-        out.print(f"Resume:     ferryman resume {summary['run_id']}", highlight=False)
-    out.print(f"Undo:       ferryman rollback {summary['run_id']}", highlight=False)
+    if any(t["quarantined"] for t in summary["tables"].values()):
+        out.print(f"Quarantine: ferryman quarantine list {run_id}", highlight=False)
+    out.print(f"Status:     ferryman status {run_id}", highlight=False)
+    rolled_back = str(summary.get("gate_action") or "").startswith("rolled back")
+    if summary["state"] == "failed":
+        out.print(f"Resume:     ferryman resume {run_id}", highlight=False)
+    elif summary["state"] == "stopped_by_gate" and not rolled_back:
+        out.print(
+            f"Resume:     ferryman resume {run_id} --force  (only if the gate was wrong;"
+            " change its threshold first)",
+            highlight=False,
+        )
+    if not rolled_back:
+        out.print(f"Undo:       ferryman rollback {run_id}", highlight=False)
 
 
 @app.command()
@@ -280,6 +302,17 @@ def status(
             f"{r['quarantined']:,}",
         )
     out.print(table)
+
+
+def _register_quality_commands() -> None:
+    from flows.cli_quality import quarantine_app
+    from flows.cli_quality import reconcile as reconcile_cmd
+
+    app.command(name="reconcile")(reconcile_cmd)
+    app.add_typer(quarantine_app, name="quarantine")
+
+
+_register_quality_commands()
 
 
 def main() -> None:

@@ -81,6 +81,8 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("committed_at", sa.DateTime, nullable=False),
         sa.Column("state", sa.String(32), nullable=False, default="committed"),
         sa.Column("rolled_back_at", sa.DateTime),
+        # Column aggregates of the rows the batch wrote (JSON), for reconciliation.
+        sa.Column("aggregates", _long_text()),
     )
     sa.Table(
         f"{PREFIX}tables",
@@ -176,6 +178,7 @@ class BatchRecord:
     updated: int = 0
     unchanged: int = 0
     state: str = "committed"
+    aggregates: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -216,6 +219,16 @@ class Ledger:
         """Create the control tables that are missing (idempotent)."""
         with self.engine.begin() as conn:
             self.md.create_all(conn, checkfirst=True)
+            self._add_missing_columns(conn)
+
+    def _add_missing_columns(self, conn: Connection) -> None:
+        """Control tables made by an older ferryman lack the nullable columns added since."""
+        have = {c["name"] for c in sa.inspect(conn).get_columns(self.batches.name, self.md.schema)}
+        if "aggregates" not in have:
+            column = self.batches.c.aggregates
+            kind = column.type.compile(dialect=conn.dialect)
+            name = conn.dialect.identifier_preparer.format_table(self.batches)
+            conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN aggregates {kind}"))
 
     def exists(self) -> bool:
         return sa.inspect(self.engine).has_table(f"{PREFIX}runs", schema=self.md.schema)
@@ -261,6 +274,15 @@ class Ledger:
                 )
             )
 
+    def update_summary(self, run_id: str, summary: dict[str, Any]) -> None:
+        """Rewrite a finished run's summary, leaving its state alone."""
+        with self.engine.begin() as conn:
+            conn.execute(
+                self.runs.update()
+                .where(self.runs.c.run_id == run_id)
+                .values(summary=json.dumps(summary, default=str))
+            )
+
     def get_run(self, run_id: str) -> RunRecord | None:
         with self.engine.connect() as conn:
             row = conn.execute(sa.select(self.runs).where(self.runs.c.run_id == run_id)).first()
@@ -296,6 +318,9 @@ class Ledger:
                 seconds=rec.seconds,
                 committed_at=_now(),
                 state="committed",
+                aggregates=None
+                if rec.aggregates is None
+                else json.dumps(rec.aggregates, separators=(",", ":"), ensure_ascii=False),
             )
         )
 
@@ -322,6 +347,7 @@ class Ledger:
                 updated=r.rows_updated,
                 unchanged=r.rows_unchanged,
                 state=r.state,
+                aggregates=json.loads(r.aggregates) if r.aggregates else None,
             )
             for r in rows
         ]

@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 
 from connectors.base import ROW_POSITION, Batch, Reject, Source
 from connectors.sql.target import SqlTarget
+from flows.aggregates import column_aggregates
 from flows.faults import fault_point
 from flows.journal import Journal
 from flows.keymap import SqlKeyMap, renumber, surrogate_columns
@@ -154,6 +155,9 @@ def process_batch(
                 inserted=counts.inserted,
                 updated=counts.updated,
                 unchanged=counts.unchanged,
+                aggregates=column_aggregates(counts.written)
+                if counts.written is not None and counts.written.num_rows
+                else None,
             ),
         )
         fault_point("before_commit", job.table, batch_no)

@@ -22,11 +22,15 @@ from flows.checkpoint import (
     summarise,
     verify_committed,
 )
+from flows.gates import ROLLBACK, GateStop, TableGates, batch_expectation, drift, resolve
+from flows.gates import quarantine_share as share_gate
 from flows.ledger import LedgerState
 from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
 from flows.locks import TableLocks
+from flows.reconcile import reconcile_run
 from flows.report import RunSummary, TableSummary, publish_artifact, write_report
-from flows.runner import Prepared, new_run_id, prepare, prepare_resume
+from flows.rollback import undo_run
+from flows.runner import Prepared, TargetSession, new_run_id, prepare, prepare_resume
 from flows.tables import create_indexes
 
 
@@ -149,12 +153,25 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
         flow_run_id=flow_run_id,
     )
     failure: BaseException | None = None
+    gates = {
+        job.table: resolve(prepared.project.spec.gates, job.spec.gates) for job in prepared.jobs
+    }
+    action = "halt"
     try:
         for job in prepared.jobs:
-            summary.tables.append(_load_table(prepared, job, run_id, resuming))
+            table_summary = _load_table(prepared, job, run_id, resuming)
+            summary.tables.append(table_summary)
+            _check_share(table_summary, gates[job.table], summary)
+        _reconcile(prepared, run_id, gates, summary)
         summary.state = "succeeded"
     except GateFailed as err:
+        result = batch_expectation(err.table, err.batch_no, err.failures)
+        summary.gates.append(result)
+        summary.state, summary.error, failure = "stopped_by_gate", result.message, err
+        action = gates[err.table].on_gate_failure
+    except GateStop as err:
         summary.state, summary.error, failure = "stopped_by_gate", str(err), err
+        action = err.action
     except Exception as err:  # noqa: BLE001 - recorded in the ledger, then re-raised below
         summary.state = "failed"
         summary.error = prepared.project.mask(f"{type(err).__name__}: {err}")
@@ -162,13 +179,68 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
     finally:
         locks.release(run_id)
     summary.finish()
+    if summary.state == "stopped_by_gate":
+        summary.on_gate_failure = action
     ledger.finish_run(run_id, summary.state, summary.to_json(), summary.error)
+    if summary.state == "stopped_by_gate" and action == ROLLBACK:
+        _roll_back_after_gate(prepared, run_id, summary)
+        ledger.update_summary(run_id, summary.to_json())
     summary.report_path = str(write_report(prepared.project.reports_dir, summary))
     publish_artifact(summary)
     if failure is not None:
         # The flow run fails in Prefect too; the CLI reads the summary off the exception.
         raise RunFailed(summary) from failure
     return summary
+
+
+def _check_share(table: TableSummary, gates: TableGates, summary: RunSummary) -> None:
+    """The table's quarantined share against its gate, once its load is done."""
+    if gates.max_quarantined_share is None:
+        return
+    result = share_gate(table.table, table.quarantined, table.read, gates.max_quarantined_share)
+    summary.gates.append(result)
+    get_run_logger().info("gate %s", result.message)
+    if not result.passed:
+        raise GateStop([result], gates.on_gate_failure)
+
+
+def _reconcile(
+    prepared: Prepared, run_id: str, gates: dict[str, TableGates], summary: RunSummary
+) -> None:
+    """Reconcile every table the run loaded; drift beyond `max_drift` stops the run."""
+    session = TargetSession(prepared.project, prepared.target, prepared.ledger)
+    run = prepared.ledger.get_run(run_id)
+    assert run is not None
+    failing = []
+    for rec in reconcile_run(session, run, [t.table for t in summary.tables]):
+        summary.reconciliation[rec.table] = rec.to_json()
+        result = drift(rec.table, rec.drift(), gates[rec.table].max_drift)
+        summary.gates.append(result)
+        if not result.passed:
+            failing.append(result)
+    if failing:
+        rollback = any(gates[r.table].on_gate_failure == ROLLBACK for r in failing)
+        raise GateStop(failing, ROLLBACK if rollback else "halt")
+
+
+def _roll_back_after_gate(prepared: Prepared, run_id: str, summary: RunSummary) -> None:
+    """`on_gate_failure: rollback`: undo the run through the same code as `ferryman
+    rollback`, and say how that went."""
+    logger = get_run_logger()
+    session = TargetSession(prepared.project, prepared.target, prepared.ledger)
+    run = prepared.ledger.get_run(run_id)
+    assert run is not None
+    try:
+        result = undo_run(session, run, None, force=False)
+    except Exception as err:  # noqa: BLE001 - the gate already stopped the run; report both
+        summary.gate_action = (
+            f"automatic rollback did not complete: {prepared.project.mask(str(err))}."
+            f" Inspect, then `ferryman rollback {run_id}` (--force to override conflicts)"
+        )
+        logger.exception("%s", summary.gate_action)
+        return
+    summary.gate_action = f"rolled back automatically: {result.message}"
+    logger.warning("run %s %s", run_id, summary.gate_action)
 
 
 def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) -> TableSummary:

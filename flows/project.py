@@ -21,7 +21,7 @@ from connectors.kinds import CONNECTORS, ConnectorKind
 from connectors.registry import RegistryError
 from connectors.secrets import mask_text
 from mappings.loader import load_yaml_model
-from mappings.model import StrictModel
+from mappings.model import Gates, StrictModel
 from mappings.yaml_positions import PositionMap, SpecError, SpecIssue, load_yaml
 
 PROJECT_FILE = "ferryman.yaml"
@@ -44,6 +44,10 @@ class ProjectSpec(StrictModel):
     )
     target: str = Field(default="target", description="The connection written to.")
     defaults: Defaults = Field(default_factory=Defaults, description="Defaults for every spec.")
+    gates: Gates = Field(
+        default_factory=Gates,
+        description="Quality gates for every table (a spec's `gates:` overrides them).",
+    )
     reports: str = Field(default="reports", description="Folder for run reports.")
     specs: str = Field(default="mappings/specs", description="Folder of mapping specs.")
     suites: str = Field(default="validations/suites", description="Folder of suites.")

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flows.gates import GateResult
 from flows.load import BatchOutcome
 
 
@@ -78,6 +79,12 @@ class RunSummary:
     error: str | None = None
     report_path: str | None = None
     tables: list[TableSummary] = field(default_factory=list)
+    gates: list[GateResult] = field(default_factory=list)
+    """Every gate evaluated, passing or not, in the order they were checked."""
+    reconciliation: dict[str, dict[str, Any]] = field(default_factory=dict)
+    on_gate_failure: str | None = None
+    gate_action: str | None = None
+    """What happened to the loaded rows after a gate stopped the run."""
 
     def finish(self) -> None:
         self.finished_at = _now_iso()
@@ -98,6 +105,11 @@ class RunSummary:
             "error": self.error,
             "report": self.report_path,
             "tables": {t.table: t.to_json() for t in self.tables},
+            "gates": [g.to_json() for g in self.gates],
+            "failed_gates": [g.message for g in self.gates if not g.passed],
+            "on_gate_failure": self.on_gate_failure,
+            "gate_action": self.gate_action,
+            "reconciliation": self.reconciliation,
         }
 
 
@@ -150,6 +162,7 @@ def render_html(summary: RunSummary) -> str:
         for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
     )
     error = f"<p class=error>{e(summary.error)}</p>" if summary.error else ""
+    action = f"<p>{e(summary.gate_action)}</p>" if summary.gate_action else ""
     return f"""<!doctype html>
 <html><head><meta charset="utf-8"><title>ferryman run {e(summary.run_id)}</title>
 <style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
@@ -157,11 +170,35 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{t
 .error{{color:#a00}}</style></head><body>
 <h1>ferryman run {e(summary.run_id)}</h1>
 <p>Project <b>{e(summary.project)}</b> into {e(summary.target)}: <b>{e(summary.state)}</b>
-in {summary.seconds:.1f}s (started {e(summary.started_at)}).</p>{error}
+in {summary.seconds:.1f}s (started {e(summary.started_at)}).</p>{error}{action}
 <h2>Tables</h2><table><tr>{head}</tr>{body}</table>
 <h2>Quarantine reasons</h2><table><tr><th>table</th><th>rule</th><th>rows</th></tr>{rules}</table>
-</body></html>
+{_gates_html(summary)}{_reconciliation_html(summary)}</body></html>
 """
+
+
+def _gates_html(summary: RunSummary) -> str:
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(g.table)}</td><td>{e(g.gate)}</td><td>{'pass' if g.passed else 'FAIL'}</td>"
+        f"<td>{e(g.figure)}</td><td>{e(g.threshold)}</td></tr>"
+        for g in summary.gates
+    )
+    head = "<tr><th>table</th><th>gate</th><th>result</th><th>figure</th><th>threshold</th></tr>"
+    return f"<h2>Gates</h2><table>{head}{rows}</table>\n"
+
+
+def _reconciliation_html(summary: RunSummary) -> str:
+    e = html.escape
+    cols = ("read", "loaded", "quarantined", "filtered", "expected_rows", "target_rows")
+    head = "<tr><th>table</th>" + "".join(f"<th>{c}</th>" for c in cols) + "<th>drift</th></tr>"
+    rows = "".join(
+        f"<tr><td>{e(name)}</td>"
+        + "".join(f"<td>{e(str(r.get(c)))}</td>" for c in cols)
+        + f"<td>{e('; '.join(r.get('drift', [])[:10]) or 'none')}</td></tr>"
+        for name, r in summary.reconciliation.items()
+    )
+    return f"<h2>Reconciliation</h2><table>{head}{rows}</table>\n"
 
 
 def render_markdown(summary: RunSummary) -> str:
@@ -174,6 +211,10 @@ def render_markdown(summary: RunSummary) -> str:
     lines += ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
     if summary.error:
         lines += ["", f"**Error:** {summary.error}"]
+    failed = [g.message for g in summary.gates if not g.passed]
+    lines += [f"- gate failed: {m}" for m in failed]
+    if summary.gate_action:
+        lines += ["", summary.gate_action]
     return "\n".join(lines) + "\n"
 
 

@@ -222,6 +222,14 @@ def prepare_resume(project_dir: Path, run_id: str, force: bool = False) -> Prepa
         target.close()
     if run.state == "succeeded":
         raise UsageError(f"run {run_id} already succeeded; there is nothing to resume")
+    if run.state == "stopped_by_gate" and not force:
+        gate = f" ({run.error})" if run.error else ""
+        raise UsageError(
+            f"run {run_id} was stopped by a quality gate{gate}; resuming would load the rest"
+            " past it. Fix the data and `ferryman rollback` then run again; or, if the"
+            " threshold was wrong, change it and resume with --force (gates are checked"
+            " again with the current thresholds)"
+        )
     prepared = prepare(project_dir, run.tables)
     if prepared.plan.digest() != run.specs_digest and not force:
         prepared.close()

@@ -7,7 +7,7 @@ before-image), and leaves identical rows alone: rerunning the same input changes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
@@ -22,6 +22,8 @@ class WriteCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    written: pa.Table | None = field(default=None, compare=False)
+    """The rows inserted or updated (not the unchanged ones), as written."""
 
     @property
     def loaded(self) -> int:
@@ -45,7 +47,7 @@ def write_rows(
     if mode != "upsert":
         target.insert(conn, table, rows)
         journal.record_inserts(conn, run_id, table, batch_no, 0, key, rows)
-        return WriteCounts(inserted=rows.num_rows)
+        return WriteCounts(inserted=rows.num_rows, written=rows)
     return _upsert(conn, target, journal, run_id, table, key, batch_no, rows)
 
 
@@ -81,5 +83,8 @@ def _upsert(
             conn, run_id, table, batch_no, 1, key, [existing[keys[i]] for i in changed], after
         )
     return WriteCounts(
-        inserted=len(new), updated=len(changed), unchanged=len(present) - len(changed)
+        inserted=len(new),
+        updated=len(changed),
+        unchanged=len(present) - len(changed),
+        written=rows.take(pa.array(sorted(new + changed), pa.int64())),
     )

@@ -27,6 +27,7 @@ __all__ = [
     "Dedup",
     "FieldSpec",
     "ForeignKey",
+    "Gates",
     "Index",
     "MappingSpec",
     "MoreSource",
@@ -302,6 +303,33 @@ class ForeignKey(StrictModel):
 
 
 WriteMode = Literal["insert", "upsert", "replace"]
+GateAction = Literal["halt", "rollback"]
+
+
+class Gates(StrictModel):
+    """Data-quality thresholds that decide whether a table's load may stand. Set in
+    ferryman.yaml (`gates:`, for every table) and per spec (overrides, key by key)."""
+
+    max_quarantined_share: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="Largest share of the rows read that may be quarantined, as a fraction"
+        " (0.005 = 0.5%). Checked when the table's load is done. Unset: no limit.",
+    )
+    max_drift: int | None = Field(
+        default=None,
+        ge=0,
+        description="Differences reconciliation may find between what the run loaded and"
+        " the target (rows changed or missing, counts, column aggregates). Default 0.",
+    )
+    on_gate_failure: GateAction | None = Field(
+        default=None,
+        description="halt (default): stop, leave what was loaded for inspection;"
+        " rollback: stop and roll the run back automatically.",
+    )
+
+
 TargetName = Annotated[str, Field(pattern=IDENTIFIER)]
 
 
@@ -351,6 +379,10 @@ class MappingSpec(StrictModel):
     more_sources: list[MoreSource] = Field(
         default_factory=list,
         description="Further streams loaded into the same table after `source:`, in order.",
+    )
+    gates: Gates | None = Field(
+        default=None,
+        description="Quality gates of this table; each key set here overrides the project's.",
     )
 
     @model_validator(mode="after")

@@ -1,0 +1,192 @@
+"""`ferryman reconcile` and `ferryman quarantine list|export`: data-quality commands,
+registered on the main app by `flows.cli`. Exit codes as everywhere: 0 done, 1 error, 2 bad
+usage, 3 reconciliation drift beyond `max_drift`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
+
+out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
+err = Console(stderr=True, soft_wrap=True)
+
+quarantine_app = typer.Typer(
+    help="What a run held back: list the reasons, export the rows to fix them.",
+    no_args_is_help=True,
+)
+
+ProjectOpt = Annotated[
+    Path, typer.Option("--project", "-p", help="Project folder (holds ferryman.yaml).")
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+TableOpt = Annotated[str | None, typer.Option("--table", "-t", help="Only this table.")]
+
+
+def _session(project: Path) -> Any:
+    from connectors.errors import ConnectorError
+    from flows.runner import UsageError, open_session
+    from mappings.yaml_positions import SpecError
+
+    try:
+        return open_session(project)
+    except (SpecError, UsageError) as e:
+        err.print(f"{e}\nNothing was touched.", markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+    except ConnectorError as e:
+        err.print(f"error: {e}", markup=False, highlight=False)
+        raise typer.Exit(EXIT_FAILED) from None
+
+
+def _run(session: Any, run_id: str) -> Any:
+    from flows.runner import UsageError, run_for_action
+
+    try:
+        return run_for_action(session.project, session.target, run_id, "inspect")
+    except UsageError as e:
+        err.print(str(e), markup=False, highlight=False)
+        raise typer.Exit(EXIT_USAGE) from None
+
+
+def reconcile(
+    run_id: Annotated[str, typer.Argument(help="The run to reconcile.")],
+    project: ProjectOpt = Path(),
+    json_: JsonOpt = False,
+) -> None:
+    """Check the target holds what a run loaded: counts, row hashes, column aggregates."""
+    from flows.gates import drift
+    from flows.reconcile import reconcile_run
+
+    session = _session(project)
+    try:
+        run = _run(session, run_id)
+        if run.state == "rolled_back":
+            err.print(
+                f"run {run_id} is rolled back; nothing of it is left to reconcile",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_USAGE)
+        limits = _drift_limits(project, session.project, run.tables)
+        results = reconcile_run(session, run)
+    finally:
+        session.close()
+    gates = [drift(r.table, r.drift(), limits.get(r.table, 0)) for r in results]
+    doc = {
+        "run_id": run_id,
+        "state": "ok" if all(g.passed for g in gates) else "drift",
+        "tables": {r.table: r.to_json() for r in results},
+        "gates": [g.to_json() for g in gates],
+    }
+    if json_:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+    else:
+        for r, g in zip(results, gates, strict=True):
+            mark = "ok   " if g.passed else "DRIFT"
+            out.print(
+                f"{mark} {r.table}: read {r.read:,} = loaded {r.loaded:,} + quarantined"
+                f" {r.quarantined:,} + filtered {r.filtered:,}; target {_count(r.target_rows)} rows"
+                f" (expected {r.expected_rows:,}); {r.rows_checked:,} row(s) checked",
+                markup=False,
+                highlight=False,
+            )
+            for line in r.drift()[:20]:
+                out.print(f"      {line}", markup=False, highlight=False)
+    raise typer.Exit(EXIT_OK if doc["state"] == "ok" else EXIT_GATE)
+
+
+def _count(n: int | None) -> str:
+    return "missing" if n is None else f"{n:,}"
+
+
+def _drift_limits(project_dir: Path, project: Any, tables: list[str]) -> dict[str, int]:
+    """max_drift per table from the specs as they are now (the project's if a spec is
+    unreadable: reconciling must not depend on every spec still loading)."""
+    from flows.gates import resolve
+    from mappings.loader import load_spec_with_positions
+    from mappings.yaml_positions import SpecError
+
+    limits = {t: resolve(project.spec.gates, None).max_drift for t in tables}
+    for path in sorted(project.specs_dir.glob("*.y*ml")):
+        try:
+            spec, _ = load_spec_with_positions(path)
+        except SpecError:
+            continue
+        if spec.target in limits:
+            limits[spec.target] = resolve(project.spec.gates, spec.gates).max_drift
+    return limits
+
+
+@quarantine_app.command("list")
+def quarantine_list(
+    run_id: Annotated[
+        str | None, typer.Argument(help="A run id; the latest run if omitted.")
+    ] = None,
+    project: ProjectOpt = Path(),
+    table: TableOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """The reasons rows were held back, most frequent first, with a few examples."""
+    from flows.quarantine import latest_run_id, overview
+
+    session = _session(project)
+    try:
+        run_id = run_id or latest_run_id(session.ledger)
+        if run_id is None:
+            err.print(
+                f"no runs in {session.target.describe()} yet; nothing is in quarantine",
+                markup=False,
+            )
+            raise typer.Exit(EXIT_USAGE)
+        _run(session, run_id)
+        doc = overview(session.ledger, run_id, table)
+    finally:
+        session.close()
+    if json_:
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        return
+    if not doc["tables"]:
+        out.print(f"run {run_id}: nothing in quarantine", markup=False, highlight=False)
+    for name, t in doc["tables"].items():
+        out.print(f"{name}: {t['entries']:,} quarantine entr(ies)", markup=False, highlight=False)
+        for r in t["reasons"]:
+            out.print(f"  {r['rule']}: {r['count']:,}", markup=False, highlight=False)
+            for e in r["examples"]:
+                out.print(f"    {e['position']}: {e['message']}", markup=False, highlight=False)
+    out.print(
+        f"Export: ferryman quarantine export {run_id} --out quarantine.csv",
+        markup=False,
+        highlight=False,
+    )
+
+
+@quarantine_app.command("export")
+def quarantine_export(
+    run_id: Annotated[str, typer.Argument(help="The run whose quarantine to export.")],
+    out_file: Annotated[Path, typer.Option("--out", "-o", help="File to write.")],
+    fmt: Annotated[str, typer.Option("--format", help="csv or parquet.")] = "csv",
+    project: ProjectOpt = Path(),
+    table: TableOpt = None,
+) -> None:
+    """Write a run's quarantine rows, with the source row's fields as columns, to a file."""
+    from flows.quarantine import FORMATS, export
+
+    if fmt not in FORMATS:
+        err.print(f"--format {fmt!r}: use csv or parquet", markup=False)
+        raise typer.Exit(EXIT_USAGE)
+    session = _session(project)
+    try:
+        _run(session, run_id)
+        n = export(session.ledger, run_id, out_file, fmt, table)
+    finally:
+        session.close()
+    out.print(
+        f"{n:,} quarantine row(s) of run {run_id} written to {out_file}",
+        markup=False,
+        highlight=False,
+    )

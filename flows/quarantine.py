@@ -1,0 +1,96 @@
+"""`ferryman quarantine list|export`: what a run held back, and a file to fix it in.
+
+`list` groups a run's quarantine rows by table and rule, with counts and a few examples.
+`export` writes every column of `ferryman_quarantine` plus the source row's fields
+flattened as `source.<FIELD>` columns (one line per reason a row was held back), to CSV or
+Parquet, so a business user can correct the values in a spreadsheet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import sqlalchemy as sa
+
+from flows.ledger import Ledger
+
+SOURCE_PREFIX = "source."
+FORMATS = ("csv", "parquet")
+
+
+def latest_run_id(ledger: Ledger) -> str | None:
+    """The newest run (not a rollback), or None when the target has no runs."""
+    if not ledger.exists():
+        return None
+    runs = [r for r in ledger.list_runs(limit=50) if r.mode == "run"]
+    return runs[0].run_id if runs else None
+
+
+def overview(
+    ledger: Ledger, run_id: str, table: str | None = None, examples: int = 3
+) -> dict[str, Any]:
+    """Per table: rows held back by rule, most frequent first, with a few examples."""
+    q = ledger.quarantine
+    where = q.c.run_id == run_id
+    if table is not None:
+        where &= q.c.table_name == table
+    out: dict[str, Any] = {"run_id": run_id, "tables": {}}
+    with ledger.engine.connect() as conn:
+        counts = conn.execute(
+            sa.select(q.c.table_name, q.c.rule, sa.func.count().label("n"))
+            .where(where)
+            .group_by(q.c.table_name, q.c.rule)
+            .order_by(q.c.table_name, sa.func.count().desc(), q.c.rule)
+        ).all()
+        for name, rule, n in counts:
+            sample = conn.execute(
+                sa.select(q.c.source_position, q.c.column_name, q.c.raw_value, q.c.message)
+                .where(where & (q.c.table_name == name) & (q.c.rule == rule))
+                .order_by(q.c.id)
+                .limit(examples)
+            ).all()
+            reasons = out["tables"].setdefault(name, {"reasons": []})["reasons"]
+            reasons.append(
+                {
+                    "rule": rule,
+                    "count": int(n),
+                    "examples": [
+                        {"position": p, "column": c, "raw_value": v, "message": m}
+                        for p, c, v, m in sample
+                    ],
+                }
+            )
+    for t in out["tables"].values():
+        t["entries"] = sum(r["count"] for r in t["reasons"])
+    return out
+
+
+def export(
+    ledger: Ledger, run_id: str, out: Path, fmt: str = "csv", table: str | None = None
+) -> int:
+    """Write the run's quarantine rows to `out`; returns how many were written."""
+    if fmt not in FORMATS:
+        raise ValueError(f"unknown format {fmt!r}; use csv or parquet")
+    rows = ledger.quarantine_of(run_id, table)
+    flat = [_flatten(r) for r in rows]
+    columns = [c.name for c in ledger.quarantine.columns]
+    extra = sorted({k for r in flat for k in r if k not in columns})
+    frame = pd.DataFrame(flat, columns=[*columns, *extra])
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if fmt == "csv":
+        frame.to_csv(out, index=False)
+    else:
+        frame.to_parquet(out, index=False)
+    return len(frame)
+
+
+def _flatten(row: dict[str, Any]) -> dict[str, Any]:
+    flat = dict(row)
+    source = json.loads(row["source_row"]) if row.get("source_row") else None
+    if isinstance(source, dict):
+        for k, v in source.items():
+            flat[SOURCE_PREFIX + str(k)] = None if v is None else str(v)
+    return flat

@@ -1,0 +1,154 @@
+"""Reconciliation: counts, row hashes and column aggregates of what a run loaded against
+the target; a row changed by hand afterwards is named by its key. And the data-quality
+commands as a user runs them: exit code 3, `reconcile`, `quarantine list|export`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+
+from flows.migrate import migrate
+from flows.reconcile import reconcile_run
+from flows.runner import open_session
+from tests.conftest import Database
+from tests.flows import harness
+from tests.flows.gate_project import make_project
+
+pytestmark = pytest.mark.usefixtures("prefect_harness")
+
+
+def _reconcile(project: Path, run_id: str) -> dict[str, list[str]]:
+    session = open_session(project)
+    try:
+        run = session.ledger.get_run(run_id)
+        assert run is not None
+        return {r.table: r.drift() for r in reconcile_run(session, run)}
+    finally:
+        session.close()
+
+
+def test_reconcile_names_a_row_changed_after_the_run(
+    any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path, any_db, monkeypatch)
+    summary = migrate(str(project))
+    rec = summary["reconciliation"]["items"]
+    assert (rec["read"], rec["loaded"], rec["quarantined"]) == (8, 7, 1)
+    assert (rec["expected_rows"], rec["target_rows"], rec["rows_checked"]) == (7, 7, 7)
+    assert rec["drift"] == []
+    assert rec["aggregates"]["loaded"]["amount"]["sum"] == {"$d": "30.80"}
+    assert _reconcile(project, summary["run_id"]) == {"items": []}
+    with any_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE items SET amount = 99 WHERE item_id = 5"))
+    drift = _reconcile(project, summary["run_id"])["items"]
+    assert "items item_id=5: differs from what the run wrote" in drift
+    assert any(d.startswith("items.amount sum: loaded Decimal('30.80')") for d in drift), drift
+    with any_db.engine.begin() as conn:
+        conn.execute(sa.text("DELETE FROM items WHERE item_id = 2"))
+    drift = _reconcile(project, summary["run_id"])["items"]
+    assert "items item_id=2: missing from the target" in drift
+    assert any("target holds 6 rows, expected 7 (7 inserted by the run)" in d for d in drift), drift
+
+
+def test_reconcile_counts_rows_there_before_the_run(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path, sqlite_db, monkeypatch)
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE items (item_id INTEGER PRIMARY KEY, name VARCHAR(40),"
+                " amount NUMERIC(10,2))"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO items VALUES (100, 'kept', 1.00)"))
+    summary = migrate(str(project))
+    rec = summary["reconciliation"]["items"]
+    assert (rec["rows_before"], rec["expected_rows"], rec["target_rows"]) == (1, 8, 8)
+    assert rec["drift"] == []
+    with sqlite_db.engine.begin() as conn:  # someone else adds a row: the count drifts
+        conn.execute(sa.text("INSERT INTO items VALUES (101, 'stray', 1.00)"))
+    (drift,) = _reconcile(project, summary["run_id"])["items"]
+    assert "target holds 9 rows, expected 8 (1 before the run + 7 inserted by the run)" in drift
+
+
+def test_a_key_upserted_twice_by_one_run_is_not_drift(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = [(1, "one", "1.00"), (2, "two", "2.00"), (3, "three", "3.00"), (1, "uno", "9.00")]
+    project = make_project(tmp_path, sqlite_db, monkeypatch, mode="upsert", rows=rows)
+    summary = migrate(str(project))
+    assert summary["state"] == "succeeded"
+    rec = summary["reconciliation"]["items"]
+    assert rec["drift"] == []
+    assert rec["note"].startswith("aggregates not compared: the run wrote 1 key(s) more than once")
+    with sqlite_db.engine.begin() as conn:  # the row hashes are still compared
+        conn.execute(sa.text("UPDATE items SET name = 'one' WHERE item_id = 1"))
+    assert _reconcile(project, summary["run_id"]) == {
+        "items": ["items item_id=1: differs from what the run wrote"]
+    }
+
+
+def test_cli_gate_exit_code_quarantine_and_reconcile(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: str
+) -> None:
+    project = make_project(
+        tmp_path, sqlite_db, monkeypatch, "gates:\n  max_quarantined_share: 0.005\n"
+    )
+    env = {**harness.child_env(tmp_path, sqlite_db.url, prefect_harness), "T_URL": sqlite_db.url}
+
+    def cli(*args: str) -> tuple[int, str, str]:
+        res = harness.ferryman([*args, "--project", str(project)], env, project)
+        return res.returncode, res.stdout, res.stderr
+
+    code, out, err = cli("run")
+    assert code == 3, out + err
+    assert "gate failed: items: quarantined 12.5% (1 of 8) > max_quarantined_share 0.5%" in out
+    assert "halted; what was loaded stays for inspection" in out
+    run_id = harness.only_run_id(sqlite_db.engine)
+
+    code, out, err = cli("quarantine", "list", "--json")
+    assert code == 0, err
+    doc = json.loads(out)
+    assert doc["run_id"] == run_id
+    (reason,) = doc["tables"]["items"]["reasons"]
+    assert (reason["rule"], reason["count"]) == ("cast:decimal", 1)
+    assert reason["examples"][0]["raw_value"] == "not a number"
+
+    for fmt in ("csv", "parquet"):
+        file = tmp_path / f"q.{fmt}"
+        code, out, err = cli("quarantine", "export", run_id, "--out", str(file), "--format", fmt)
+        assert code == 0, err
+        frame = pd.read_csv(file) if fmt == "csv" else pd.read_parquet(file)
+        assert list(frame["source.AMT"]) == ["not a number"]
+        assert {"run_id", "rule", "message", "source_row", "source.ID"} <= set(frame.columns)
+
+    code, out, err = cli("reconcile", run_id)
+    assert code == 0, out + err
+    assert out.startswith("ok    items: read 8 = loaded 7 + quarantined 1 + filtered 0")
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE items SET name = 'edited' WHERE item_id = 3"))
+    code, out, err = cli("reconcile", run_id, "--json")
+    assert code == 3, out + err
+    doc = json.loads(out)
+    assert doc["state"] == "drift"
+    assert "items item_id=3: differs from what the run wrote" in doc["tables"]["items"]["drift"]
+    code, out, err = cli("quarantine", "export", run_id, "--out", "x", "--format", "xlsx")
+    assert code == 2
+    assert "use csv or parquet" in err
+
+
+def test_install_adds_the_aggregates_column_to_an_older_ledger(sqlite_db: Database) -> None:
+    from flows.ledger import Ledger
+
+    with sqlite_db.engine.begin() as conn:  # as an older ferryman made it (abridged)
+        conn.execute(sa.text("CREATE TABLE ferryman_batches (run_id VARCHAR(40), state TEXT)"))
+    columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_batches")}
+    assert "aggregates" not in columns
+    Ledger(sqlite_db.engine).install()
+    columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_batches")}
+    assert "aggregates" in columns
