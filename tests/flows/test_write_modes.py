@@ -3,7 +3,6 @@ every touched table's fingerprint equals the one recorded when the run started."
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,19 +15,9 @@ from flows.rollback import RollbackConflict, rollback
 from flows.runner import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
+from tests.flows.gate_project import make_project
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
-
-SPEC = """
-target: items
-source: {{connection: legacy, table: SRC}}
-key: [item_id]
-mode: {mode}
-fields:
-  item_id: {{from: ID, type: integer}}
-  name: {{from: NAME, transform: [trim], type: string(40)}}
-  amount: {{from: AMT, type: "decimal(10,2)"}}
-"""
 
 
 def _project(
@@ -38,21 +27,7 @@ def _project(
     rows: list[tuple[Any, ...]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("DROP TABLE IF EXISTS SRC")
-        conn.execute("CREATE TABLE SRC (ID INTEGER, NAME TEXT, AMT TEXT)")
-        conn.executemany("INSERT INTO SRC VALUES (?, ?, ?)", rows)
-    (project / "ferryman.yaml").write_text(
-        "name: modes\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{legacy}\n  target:\n    kind: sql\n    url: ${{T_URL}}\n"
-        "defaults:\n  batch_size: 3\n"
-    )
-    (project / "mappings" / "specs" / "items.yaml").write_text(SPEC.format(mode=mode))
-    monkeypatch.setenv("T_URL", db.url)
-    return project
+    return make_project(tmp_path, db, monkeypatch, mode=mode, rows=rows)
 
 
 def _preload(db: Database, rows: list[tuple[int, str, str]]) -> None:
