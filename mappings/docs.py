@@ -8,7 +8,6 @@ example, run here to print the output the tests also check.
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
 import inspect
 import sys
@@ -19,6 +18,7 @@ from typing import Any
 from pydantic_core import PydanticUndefined
 
 from mappings.functions import BUILTINS, TransformFunction, run_doc_example
+from mappings.generated import write_or_check
 
 PAGE = Path(__file__).resolve().parents[1] / "docs" / "functions.md"
 
@@ -221,24 +221,15 @@ def is_current(path: Path = PAGE) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mappings.docs", description=__doc__)
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", action="store_true", help="regenerate docs/functions.md")
-    action.add_argument("--check", action="store_true", help="exit 1 if the page is stale")
-    parser.add_argument("--path", type=Path, default=PAGE, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.write:
-        args.path.write_text(render(), encoding="utf-8")
-        print(f"wrote {args.path}")
-        return 0
-    if is_current(args.path):
-        return 0
-    print(
-        f"{args.path} is out of date with mappings/functions/:"
-        " run `python -m mappings.docs --write` and commit the result",
-        file=sys.stderr,
+    return write_or_check(
+        argv,
+        prog="python -m mappings.docs",
+        description=__doc__,
+        default_path=PAGE,
+        render=render,
+        source="mappings/functions/",
+        fix="`python -m mappings.docs --write` (or `make schemas`)",
     )
-    return 1
 
 
 if __name__ == "__main__":

@@ -17,13 +17,13 @@ syntax and source columns are checked by `ferryman check`), but never rejects a 
 
 from __future__ import annotations
 
-import argparse
 import copy
 import json
 import sys
 from pathlib import Path
 from typing import Any
 
+from mappings.generated import write_or_check
 from mappings.model import MappingSpec
 
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
@@ -84,32 +84,15 @@ def is_current(path: Path = SCHEMA_PATH) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mappings.schema", description=__doc__)
-    action = parser.add_mutually_exclusive_group(required=True)
-    action.add_argument("--write", action="store_true", help="regenerate the schema file")
-    action.add_argument("--check", action="store_true", help="exit 1 if the file is stale")
-    parser.add_argument("--path", type=Path, default=SCHEMA_PATH, help=argparse.SUPPRESS)
-    args = parser.parse_args(argv)
-    if args.write:
-        args.path.write_text(render(), encoding="utf-8")
-        print(f"wrote {args.path}")
-        return 0
-    if is_current(args.path):
-        return 0
-    state = "is out of date" if args.path.is_file() else "is missing"
-    print(
-        f"{_shown(args.path)} {state} with mappings/model.py:"
-        " run `make schemas` and commit the result",
-        file=sys.stderr,
+    return write_or_check(
+        argv,
+        prog="python -m mappings.schema",
+        description=__doc__,
+        default_path=SCHEMA_PATH,
+        render=render,
+        source="mappings/model.py",
+        fix="`make schemas`",
     )
-    return 1
-
-
-def _shown(path: Path) -> str:
-    try:
-        return path.resolve().relative_to(Path.cwd()).as_posix()
-    except ValueError:
-        return str(path)
 
 
 if __name__ == "__main__":
