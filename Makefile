@@ -46,6 +46,7 @@ bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of 
 	$(PY) -m bench.journal
 	$(PY) -m bench.mapping
 	$(PY) -m bench.csv_read
+	$(PY) -m bench.validation
 
 lock: ## refresh constraints.txt from a clean install (commit the result)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
