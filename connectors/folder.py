@@ -4,9 +4,12 @@ where it looked when the file is not there."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
-from connectors.base import Source
+import pyarrow as pa
+
+from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
 from connectors.errors import TerminalError
 
 
@@ -24,3 +27,21 @@ class FolderSource(Source):
                 " check `file:` in the spec and `path:` in ferryman.yaml"
             )
         return path
+
+
+def text_batch(
+    stream: str,
+    number: int,
+    names: list[str],
+    rows: Sequence[Sequence[str]],
+    positions: Sequence[str],
+    rejects: Sequence[Reject],
+    start: int,
+    end: int,
+) -> Batch:
+    """A batch of text values as read from a file, with each row's position."""
+    cols = list(zip(*rows, strict=True)) if rows else [()] * len(names)
+    arrays = [pa.array(c, pa.string()) for c in cols]
+    arrays.append(pa.array(positions, pa.string()))
+    data = pa.Table.from_arrays(arrays, names=[*names, ROW_POSITION])
+    return Batch(stream, number, data, Position(rows=start), Position(rows=end), tuple(rejects))

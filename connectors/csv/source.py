@@ -20,9 +20,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-import pyarrow as pa
-
-from connectors.base import ROW_POSITION, Batch, Position, Reject
+from connectors.base import Batch, Position, Reject
 from connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
 from connectors.csv.options import AUTO, CsvDialect, CsvOptions
 from connectors.csv.parser import Record, ragged, records
@@ -35,7 +33,7 @@ from connectors.encoding import (
     undecodable_summary,
 )
 from connectors.errors import TerminalError
-from connectors.folder import FolderSource
+from connectors.folder import FolderSource, text_batch
 
 log = logging.getLogger("ferryman.connectors.csv")
 
@@ -246,13 +244,15 @@ class _Builder:
         )
 
     def flush(self, number: int, consumed: int) -> Batch:
-        cols = list(zip(*self.rows, strict=True)) if self.rows else [()] * self.width
-        arrays = [pa.array(c, pa.string()) for c in cols]
-        arrays.append(pa.array(self.positions, pa.string()))
-        data = pa.Table.from_arrays(arrays, names=[*self.names, ROW_POSITION])
-        start = Position(rows=consumed - self.size)
-        batch = Batch(
-            self.stream, number, data, start, Position(rows=consumed), tuple(self.rejects)
+        batch = text_batch(
+            self.stream,
+            number,
+            list(self.names),
+            self.rows,
+            self.positions,
+            self.rejects,
+            consumed - self.size,
+            consumed,
         )
         self.rows, self.positions, self.rejects = [], [], []
         return batch

@@ -15,9 +15,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import pyarrow as pa
-
-from connectors.base import ROW_POSITION, Batch, Position, Reject
+from connectors.base import Batch, Position, Reject
 from connectors.csv.options import AUTO
 from connectors.encoding import (
     concrete_codec,
@@ -31,7 +29,7 @@ from connectors.encoding import (
 from connectors.errors import TerminalError
 from connectors.fixed_width.layout import Column, read_layout_file, resolve
 from connectors.fixed_width.options import FieldLayout, FixedWidthOptions
-from connectors.folder import FolderSource
+from connectors.folder import FolderSource, text_batch
 
 log = logging.getLogger("ferryman.connectors.fixed_width")
 
@@ -188,13 +186,15 @@ class _Records:
         return None
 
     def flush(self, number: int, consumed: int) -> Batch:
-        cols = list(zip(*self.rows, strict=True)) if self.rows else [()] * len(self.names)
-        arrays = [pa.array(c, pa.string()) for c in cols]
-        arrays.append(pa.array(self.positions, pa.string()))
-        data = pa.Table.from_arrays(arrays, names=[*self.names, ROW_POSITION])
-        start = Position(rows=consumed - self.size)
-        batch = Batch(
-            self.stream, number, data, start, Position(rows=consumed), tuple(self.rejects)
+        batch = text_batch(
+            self.stream,
+            number,
+            list(self.names),
+            self.rows,
+            self.positions,
+            self.rejects,
+            consumed - self.size,
+            consumed,
         )
         self.rows, self.positions, self.rejects = [], [], []
         return batch
