@@ -19,38 +19,60 @@ Nulls: as in GX, column-map expectations skip nulls (a null email matches any re
 `expect_column_values_to_not_be_null` is the rule that rejects them.
 Uniqueness rules (`expect_column_values_to_be_unique`, compound keys) see one batch only.
 
-Cost: one GX pass with BASIC results (counts and a few examples) over every expectation,
-then one pass with COMPLETE results (the failing rows' indexes) over the `row` expectations
-that found failing rows, on the same loaded batch. GX has a fixed cost of ~15-20 ms per
-pass; measured on 5,000 rows with 4 expectations: 24 ms for a clean batch, 41 ms for one
-with failing rows (a single COMPLETE pass would cost ~37 ms either way).
+Cost: GX has a fixed cost per pass and per expectation (building its metric graph: about
+half of the time on a 50,000-row batch), so each batch gets as few passes as possible: one
+with BASIC results (counts and a few examples) for the expectations whose rows were clean
+in the previous batch, one with COMPLETE results (the failing rows' indexes) for the `row`
+expectations that found failing rows in the previous batch, and a last COMPLETE pass only
+for a `row` expectation that fails without having failed before. What GX reads is made
+cheap too: numeric columns as NumPy where GX vectorises (see `to_frame`), and no batch
+fingerprint (`gx_context`). `python -m bench.validation` measures it against the load.
 """
 
 from __future__ import annotations
 
-import datetime as dt
-import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from typing import Any
 
-import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from connectors.base import ROW_POSITION
 from mappings.compile import ROW_INDEX
 from mappings.rejects import Reject
-from validations.gx_context import VALIDATION_LOCK, LoadedBatch, import_gx, is_row_level
-from validations.suites import ExpectationSpec, SuiteSpec, build_expectation
+from validations.checks import ROWS
+from validations.custom import CustomExpectations
+from validations.frames import INTERNAL_PREFIX, numpy_safe_columns, to_frame
+from validations.gx_context import (
+    VALIDATION_LOCK,
+    LoadedBatch,
+    core_expectation_classes,
+    import_gx,
+    is_row_level,
+)
+from validations.messages import (
+    describe_failure,
+    value_text,
+    violation,
+    violation_phrase,
+)
+from validations.suites import ExpectationSpec, SuiteSpec, build_expectation, expectation_columns
 
-INTERNAL_PREFIX = "__ferryman_"
+__all__ = [
+    "INTERNAL_PREFIX",
+    "ExpectationOutcome",
+    "SuiteRunner",
+    "ValidationOutcome",
+    "describe_failure",
+    "to_frame",
+    "value_text",
+]
+
 _META_KEY = "ferryman_check"
 _BASIC = {"result_format": "BASIC", "partial_unexpected_count": 5}
 _COMPLETE = {
     "result_format": "COMPLETE",
-    "partial_unexpected_count": 0,
+    "partial_unexpected_count": 5,
     "return_unexpected_index_query": False,
 }
 
@@ -87,17 +109,27 @@ class ValidationOutcome:
 
 
 @dataclass(frozen=True)
-class _Check:
+class Check:
+    """One expectation of one suite, built for GX (shared with `validations.post_load`)."""
+
     suite: str
     spec: ExpectationSpec
     expectation: Any
     row_level: bool
+    columns: tuple[str, ...] = ()
+    """The columns it reads, those its class sets by default included."""
+    phrase: str = ""
+    """What a failing value does, e.g. `is not one of {'DE', 'FR'}`."""
+
+    @property
+    def description(self) -> str | None:
+        """The suite's words for the rule, else the custom expectation class's."""
+        return self.spec.description or getattr(self.expectation, "description", None)
 
     @property
     def label(self) -> str:
-        columns = self.spec.columns
-        on = f" on {', '.join(columns)}" if columns else ""
-        why = f" ({self.spec.description})" if self.spec.description else ""
+        on = f" on {', '.join(self.columns)}" if self.columns else ""
+        why = f" ({self.description})" if self.description else ""
         return f"suite {self.suite!r}: {self.spec.type}{on}{why}"
 
     @property
@@ -107,33 +139,98 @@ class _Check:
         return isinstance(mostly, int | float) and mostly < 1
 
 
+def build_checks(
+    suites: Sequence[SuiteSpec], stage: str
+) -> tuple[list[Check], list[CustomExpectations]]:
+    """The checks of every expectation of `suites` that applies at `stage`, numbered in
+    their `meta` (GX returns results in its own order), and the custom expectations they
+    may use."""
+    checks: list[Check] = []
+    custom: list[CustomExpectations] = []
+    for suite in suites:
+        classes = suite.classes()
+        custom.append(suite.custom)
+        for spec in suite.expectations:
+            if suite.stage(spec) != stage:
+                continue
+            meta = {_META_KEY: len(checks)}
+            expectation = build_expectation(spec, meta, classes=classes, stage=stage)
+            cls = classes[spec.type]
+            columns = tuple(expectation_columns(spec, cls))
+            phrase = _phrase(spec, expectation)
+            checks.append(Check(suite.name, spec, expectation, is_row_level(cls), columns, phrase))
+    return checks, custom
+
+
+def _phrase(spec: ExpectationSpec, expectation: Any) -> str:
+    """The violation phrase; a custom expectation is worded like the GX one it extends."""
+    core = core_expectation_classes()
+    if spec.type in core:
+        return violation_phrase(spec)
+    names = {cls: name for name, cls in core.items()}
+    like = next((names[c] for c in type(expectation).__mro__ if c in names), None)
+    defaults = {k: v for k, v in expectation.dict().items() if v is not None}
+    return violation_phrase(spec, like, {**defaults, **spec.kwargs})
+
+
+def register_custom(custom: Iterable[CustomExpectations]) -> None:
+    """Point GX at the custom classes these checks were built from (under the lock)."""
+    for c in custom:
+        c.register()
+
+
 class SuiteRunner:
-    """Validates mapped batches against suites; built once per table, used per batch."""
+    """Validates mapped batches against suites; built once per table, used per batch.
+
+    Only the expectations that apply to the rows (`applies_to: rows`, the default) run
+    here; `validations.post_load` runs the others on the loaded table.
+    """
 
     def __init__(self, suites: Sequence[SuiteSpec]) -> None:
-        self._checks: list[_Check] = []
-        for suite in suites:
-            for spec in suite.expectations:
-                expectation = build_expectation(spec, meta={_META_KEY: len(self._checks)})
-                row_level = is_row_level(spec.type)
-                self._checks.append(_Check(suite.name, spec, expectation, row_level))
+        self._checks, self._custom = build_checks(suites, ROWS)
         self._name = "+".join(s.name for s in suites) or "empty"
         self._suite = _gx_suite(self._name, [c.expectation for c in self._checks])
+        self._numpy_columns = numpy_safe_columns(
+            (c.spec.type, c.expectation, c.columns) for c in self._checks
+        )
+        self._dirty: frozenset[int] = frozenset()
+        """The `row` checks that found failing rows in the previous batch."""
 
     def validate(self, rows: pa.Table) -> ValidationOutcome:
-        """Run every expectation on `rows` (target columns plus ROW_POSITION and ROW_INDEX)."""
+        """Run every expectation on `rows` (target columns plus ROW_POSITION and ROW_INDEX).
+
+        The `row` checks that found failing rows in the previous batch are asked for the
+        failing rows' indexes (COMPLETE) straight away, the others for counts (BASIC):
+        dirty legacy data tends to stay dirty from batch to batch, and GX computes a
+        check's verdict again in every pass. A check that turns out to have failing rows
+        without having been asked for them gets a second, COMPLETE pass.
+        """
         if not self._checks:
             return ValidationOutcome([], [], [], [])
         _require_columns(rows)
+        frame = to_frame(rows, self._numpy_columns)
+        expected = sorted(self._dirty)
+        others = [i for i in range(len(self._checks)) if i not in self._dirty]
         with VALIDATION_LOCK:
-            batch = LoadedBatch(to_frame(rows))
-            first = _by_check(batch.validate(self._suite, _BASIC))
-            dirty = [i for i, c in enumerate(self._checks) if _has_failing_rows(c, first[i])]
-            detail: dict[int, Any] = {}
-            if dirty:
-                rows_suite = _gx_suite(self._name, [self._checks[i].expectation for i in dirty])
-                detail = _by_check(batch.validate(rows_suite, _COMPLETE))
+            register_custom(self._custom)
+            batch = LoadedBatch(frame)
+            detail = self._pass(batch, expected, _COMPLETE)
+            first = {**self._pass(batch, others, _BASIC), **detail}
+            missed = [i for i in others if _has_failing_rows(self._checks[i], first[i])]
+            detail.update(self._pass(batch, missed, _COMPLETE))
+        self._dirty = frozenset(
+            i for i, c in enumerate(self._checks) if _has_failing_rows(c, first[i])
+        )
         return self._outcome(rows, first, detail)
+
+    def _pass(self, batch: LoadedBatch, checks: list[int], result_format: Any) -> dict[int, Any]:
+        """GX's results for the checks numbered `checks`, by number."""
+        if not checks:
+            return {}
+        if len(checks) == len(self._checks):
+            return by_check(batch.validate(self._suite, result_format))
+        suite = _gx_suite(self._name, [self._checks[i].expectation for i in checks])
+        return by_check(batch.validate(suite, result_format))
 
     def _outcome(
         self, rows: pa.Table, first: dict[int, Any], detail: dict[int, Any]
@@ -141,7 +238,7 @@ class SuiteRunner:
         outcome = ValidationOutcome([], [], [], [])
         for i, check in enumerate(self._checks):
             result = first[i]
-            verdict = _expectation_outcome(check, result, rows.num_rows)
+            verdict = expectation_outcome(check, result, rows.num_rows)
             outcome.outcomes.append(verdict)
             warn = check.spec.severity == "warn"
             complaints = outcome.warnings if warn else outcome.batch_failures
@@ -154,7 +251,9 @@ class SuiteRunner:
                 else:
                     outcome.rejects.extend(_rejects(check, detail[i], rows))
             if not verdict.success and (check.spec.severity != "row" or check.tolerant):
-                complaints.append(describe_failure(check.label, check.spec, verdict, result.result))
+                complaints.append(
+                    describe_failure(check.label, check.spec, verdict, result.result, check.phrase)
+                )
         return outcome
 
 
@@ -163,26 +262,6 @@ _UNLISTED = "GX did not list the failing rows, so they cannot be quarantined; us
 
 def _gx_suite(name: str, expectations: list[Any]) -> Any:
     return import_gx().ExpectationSuite(name=name, expectations=expectations)
-
-
-def to_frame(rows: pa.Table) -> pd.DataFrame:
-    """The batch as GX sees it: target columns only, Arrow-backed dtypes, index 0..n-1.
-
-    Arrow dtypes keep ints with nulls as ints and dates as dates (GX 1.24 compares date32
-    and timestamp columns with date bounds correctly). One exception, found by testing
-    GX 1.24 on pandas 3: on an Arrow decimal column `expect_column_values_to_be_in_set`
-    and `..._not_be_in_set` raise ("Rescaling Decimal value would cause data loss" when
-    the set holds integers), and as Python `Decimal` objects mean/stdev/sum fail on nulls.
-    Decimals therefore go to GX as float64, which is what GX compares them with anyway (it
-    parses `min_value`/`max_value` into floats); beyond 15 significant digits comparisons
-    are approximate. Rejects quote the exact decimal from the batch, never the float.
-    """
-    keep = [name for name in rows.column_names if not name.startswith(INTERNAL_PREFIX)]
-    table = rows.select(keep)
-    for i, field in enumerate(table.schema):
-        if pa.types.is_decimal(field.type):
-            table = table.set_column(i, field.name, pc.cast(table.column(i), pa.float64()))
-    return table.to_pandas(types_mapper=pd.ArrowDtype)
 
 
 def _require_columns(rows: pa.Table) -> None:
@@ -194,12 +273,12 @@ def _require_columns(rows: pa.Table) -> None:
         )
 
 
-def _by_check(results: list[Any]) -> dict[int, Any]:
+def by_check(results: list[Any]) -> dict[int, Any]:
     """GX returns results grouped by domain, not in suite order: match them by meta."""
     return {int(r.expectation_config.meta[_META_KEY]): r for r in results}
 
 
-def _error(result: Any) -> str | None:
+def result_error(result: Any) -> str | None:
     """GX's exception message when the expectation raised, else None.
 
     `exception_info` is either one {raised_exception, exception_message, ...} dict, or one
@@ -230,17 +309,17 @@ def _with_hint(message: str) -> str:
     return message
 
 
-def _has_failing_rows(check: _Check, result: Any) -> bool:
-    if not check.row_level or check.spec.severity != "row" or _error(result):
+def _has_failing_rows(check: Check, result: Any) -> bool:
+    if not check.row_level or check.spec.severity != "row" or result_error(result):
         return False
     return bool(result.result.get("unexpected_count"))
 
 
-def _expectation_outcome(check: _Check, result: Any, num_rows: int) -> ExpectationOutcome:
+def expectation_outcome(check: Check, result: Any, num_rows: int) -> ExpectationOutcome:
     details = result.result or {}
-    error = _error(result)
+    error = result_error(result)
     observed = details.get("observed_value")
-    columns = check.spec.columns
+    columns = check.columns
     return ExpectationOutcome(
         type=check.spec.type,
         column=columns[0] if len(columns) == 1 else None,
@@ -249,7 +328,7 @@ def _expectation_outcome(check: _Check, result: Any, num_rows: int) -> Expectati
         unexpected_count=int(details.get("unexpected_count") or 0),
         element_count=int(details.get("element_count", num_rows)),
         unexpected_percent=details.get("unexpected_percent"),
-        description=check.spec.description,
+        description=check.description,
         suite=check.suite,
         observed=None if observed is None else value_text(observed),
         error=error,
@@ -257,17 +336,17 @@ def _expectation_outcome(check: _Check, result: Any, num_rows: int) -> Expectati
 
 
 def _listed_rows(result: Any) -> bool:
-    return result.result.get("unexpected_index_list") is not None and _error(result) is None
+    return result.result.get("unexpected_index_list") is not None and result_error(result) is None
 
 
-def _rejects(check: _Check, result: Any, rows: pa.Table) -> list[Reject]:
+def _rejects(check: Check, result: Any, rows: pa.Table) -> list[Reject]:
     """One Reject per failing row: its batch ROW_INDEX and position, the exact value."""
     taken = pa.array([int(i) for i in result.result["unexpected_index_list"]], pa.int64())
     row_index = rows.column(ROW_INDEX).take(taken).to_pylist()
     where = rows.column(ROW_POSITION).take(taken).to_pylist()
-    columns = [c for c in check.spec.columns if c in rows.column_names]
+    columns = [c for c in check.columns if c in rows.column_names]
     values = {c: rows.column(c).take(taken).to_pylist() for c in columns}
-    phrase = violation_phrase(check.spec)
+    phrase = check.phrase
     rejects = []
     for n in range(len(taken)):
         row_values = {c: values[c][n] for c in columns}
@@ -278,7 +357,7 @@ def _rejects(check: _Check, result: Any, rows: pa.Table) -> list[Reject]:
                 column=columns[0] if len(columns) == 1 else None,
                 raw_value=_raw_value(row_values),
                 rule=check.spec.type,
-                message=violation(check.spec, phrase, row_values),
+                message=violation(check.spec, phrase, row_values, check.description),
             )
         )
     return rejects
@@ -291,140 +370,3 @@ def _raw_value(row_values: dict[str, Any]) -> str | None:
     if not row_values:
         return None
     return ", ".join(f"{c}={'' if v is None else value_text(v)}" for c, v in row_values.items())
-
-
-# --- messages -----------------------------------------------------------------------------
-
-
-def value_text(value: Any) -> str:
-    """A value as an engineer would type it: 2024-01-31, 12.50, true, john.doe@."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, dt.datetime):
-        return value.isoformat(sep=" ")
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal | int | float | str):
-        return str(value)
-    try:
-        return json.dumps(value, default=str, ensure_ascii=False)
-    except (TypeError, ValueError):
-        return str(value)
-
-
-def _shown(value: Any) -> str:
-    """A value inside a sentence: text quoted, long text cut."""
-    text = value_text(value)
-    if len(text) > 80:
-        text = text[:77] + "..."
-    return repr(text) if isinstance(value, str) else text
-
-
-def _range(kw: dict[str, Any], unit: str = "") -> str:
-    lo, hi = kw.get("min_value"), kw.get("max_value")
-    strict = kw.get("strict_min") or kw.get("strict_max")
-    if lo is not None and hi is not None and not strict:
-        return f"between {value_text(lo)} and {value_text(hi)}{unit}"
-    low = "greater than" if kw.get("strict_min") else "at least"
-    high = "less than" if kw.get("strict_max") else "at most"
-    parts = [f"{low} {value_text(lo)}{unit}" if lo is not None else ""]
-    parts.append(f"{high} {value_text(hi)}{unit}" if hi is not None else "")
-    return " and ".join(p for p in parts if p)
-
-
-def _items(values: Any) -> str:
-    values = list(values or [])
-    more = ", ..." if len(values) > 10 else ""
-    return "{" + ", ".join(_shown(v) for v in values[:10]) + more + "}"
-
-
-def _fields(kw: dict[str, Any]) -> dict[str, Any]:
-    """The words the sentence templates below are filled with."""
-    patterns = ", ".join(map(str, kw.get("regex_list") or []))
-    return {
-        "regex": kw.get("regex"),
-        "patterns": patterns,
-        "how": "all" if kw.get("match_on") == "all" else "any",
-        "range": _range(kw),
-        "lengths": _range(kw, " characters"),
-        "set": _items(kw.get("value_set")),
-        "value": kw.get("value"),
-        "format": kw.get("strftime_format"),
-        "threshold": kw.get("threshold"),
-        "A": kw.get("column_A"),
-        "B": kw.get("column_B"),
-        "than": "at least" if kw.get("or_equal") else "greater than",
-        "sum_total": kw.get("sum_total"),
-    }
-
-
-# What a failing row "does", completing "email 'john.doe@' ..." or "the values (a=1, b=2) ...".
-_VIOLATIONS = {
-    "expect_column_values_to_match_regex": "does not match the pattern {regex}",
-    "expect_column_values_to_not_match_regex": "matches the forbidden pattern {regex}",
-    "expect_column_values_to_match_regex_list": "does not match {how} of the patterns {patterns}",
-    "expect_column_values_to_not_match_regex_list": "matches a forbidden pattern of {patterns}",
-    "expect_column_values_to_not_be_null": "is missing (null)",
-    "expect_column_values_to_be_null": "should be empty (null)",
-    "expect_column_values_to_be_between": "is not {range}",
-    "expect_column_values_to_be_in_set": "is not one of {set}",
-    "expect_column_values_to_not_be_in_set": "is one of the forbidden values {set}",
-    "expect_column_value_lengths_to_be_between": "is not {lengths} long",
-    "expect_column_value_lengths_to_equal": "is not {value} characters long",
-    "expect_column_values_to_be_unique": "occurs more than once in the batch",
-    "expect_column_values_to_match_strftime_format": "does not have the date format {format}",
-    "expect_column_values_to_be_dateutil_parseable": "is not a recognisable date",
-    "expect_column_values_to_be_json_parseable": "is not valid JSON",
-    "expect_column_values_to_match_json_schema": "does not match the JSON schema",
-    "expect_column_values_to_be_increasing": "is not above the value of the row before",
-    "expect_column_values_to_be_decreasing": "is not below the value of the row before",
-    "expect_column_value_z_scores_to_be_less_than": "is an outlier (z-score over {threshold})",
-    "expect_column_values_to_not_be_outliers": "is an outlier",
-    "expect_column_pair_values_to_be_equal": "differ",
-    "expect_column_pair_values_to_be_in_set": "are not an allowed pair",
-    "expect_column_pair_values_a_to_be_greater_than_b": "do not have {A} {than} {B}",
-    "expect_compound_columns_to_be_unique": "occur more than once in the batch",
-    "expect_multicolumn_values_to_be_equal": "are not all equal",
-    "expect_select_column_values_to_be_unique_within_record": "repeat a value within the row",
-    "expect_multicolumn_sum_to_equal": "do not add up to {sum_total}",
-}
-
-
-def violation_phrase(spec: ExpectationSpec) -> str:
-    """What a failing value does, e.g. `does not match the pattern ^[0-9]+$`."""
-    template = _VIOLATIONS.get(spec.type)
-    if template is None:
-        return f"fails {spec.type}"
-    return template.format_map(_fields(spec.kwargs))
-
-
-def violation(spec: ExpectationSpec, phrase: str, row_values: dict[str, Any]) -> str:
-    """The sentence for one failing row: `email 'john.doe@' does not match the pattern ...`."""
-    if len(row_values) == 1:
-        ((column, value),) = row_values.items()
-        subject = column if value is None else f"{column} {_shown(value)}"
-    else:
-        shown = (f"{c}={'null' if v is None else _shown(v)}" for c, v in row_values.items())
-        subject = f"the values ({', '.join(shown)})"
-    why = f" ({spec.description})" if spec.description else ""
-    return f"{subject} {phrase}{why}"
-
-
-def describe_failure(
-    label: str, spec: ExpectationSpec, outcome: ExpectationOutcome, result: dict[str, Any]
-) -> str:
-    """The sentence for a failed verdict on the batch, with numbers and a few examples."""
-    if outcome.observed is not None or "unexpected_count" not in result:
-        wanted = ", ".join(f"{k}={value_text(v)}" for k, v in spec.kwargs.items() if k != "column")
-        return f"{label}: observed {outcome.observed}, expected {wanted or 'otherwise'}"
-    share = ""
-    if outcome.unexpected_percent is not None:
-        share = f" ({outcome.unexpected_percent:.2f}%)"
-    examples = [_shown(v) for v in result.get("partial_unexpected_list") or [] if v is not None]
-    e_g = f"; e.g. {', '.join(examples[:3])}" if examples else ""
-    mostly = spec.kwargs.get("mostly")
-    allowed = f", more than `mostly: {mostly}` allows" if mostly is not None else ""
-    return (
-        f"{label}: {outcome.unexpected_count} of {outcome.element_count} rows{share}"
-        f" {violation_phrase(spec)}{allowed}{e_g}"
-    )

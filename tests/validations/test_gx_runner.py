@@ -303,3 +303,91 @@ def test_a_row_condition_limits_the_rows_checked_and_keeps_their_indexes() -> No
     rows = batch(email=["bad", "worse", "a@b.cc"], kind=["robot", "person", "person"])
     outcome = run(rows, {"type": "expect_column_values_to_match_regex", "kwargs": kwargs})
     assert [(r.row, r.raw_value) for r in outcome.rejects] == [(5, "worse")]
+
+
+def test_failing_rows_are_found_whatever_the_previous_batch_held() -> None:
+    """A runner asks first for the rows of the checks that failed in the previous batch:
+    each batch's outcome is still exactly a fresh runner's."""
+    not_null = {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "name"}}
+    in_set = {
+        "type": "expect_column_values_to_be_in_set",
+        "kwargs": {"column": "status", "value_set": ["a", "b"], "mostly": 0.5},
+    }
+    batches = [
+        batch(email=["bad", "a@b.cc"], name=["x", "y"], status=["a", "b"]),
+        batch(email=["a@b.cc", "c@d.ee"], name=["x", "y"], status=["a", "z"]),
+        batch(
+            email=["a@b.cc", "c@d.ee"], name=pa.array([None, "y"], pa.string()), status=["a", "b"]
+        ),
+        batch(email=["bad", "worse"], name=pa.array([None, None], pa.string()), status=["z", "z"]),
+        batch(email=["a@b.cc", "c@d.ee"], name=["x", "y"], status=["a", "b"]),
+    ]
+    runner = SuiteRunner([suite(regex(), not_null, in_set)])
+    for rows in batches:
+        assert runner.validate(rows) == run(rows, regex(), not_null, in_set)
+    assert [len(run(rows, regex(), not_null, in_set).rejects) for rows in batches] == [
+        1,
+        1,
+        1,
+        6,
+        0,
+    ]
+
+
+def test_numeric_columns_go_to_gx_as_numpy_with_the_same_verdicts() -> None:
+    rows = batch(
+        id=pa.array([1, 2, 2, 2**62], pa.int64()),
+        small=pa.array([1, 5, 9, 3], pa.int16()),
+        maybe=pa.array([1, None, 7, 3], pa.int64()),
+        score=pa.array([0.5, None, -1.5, 3.0], pa.float64()),
+        odd=pa.array([0.5, float("nan"), -1.5, None], pa.float64()),
+        amount=pa.array(
+            [Decimal("1.10"), None, Decimal("-2.00"), Decimal("3.30")], pa.decimal128(9, 2)
+        ),
+    )
+    checks = [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "id"}},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "small", "max_value": 8},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "maybe", "value_set": [1, 3]},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "score", "min_value": 0},
+        },
+        {"type": "expect_column_values_to_not_be_null", "kwargs": {"column": "score"}},
+        {"type": "expect_column_values_to_be_between", "kwargs": {"column": "odd", "min_value": 0}},
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "amount", "min_value": 0},
+        },
+    ]
+    fast = SuiteRunner([suite(*checks)])
+    arrow = SuiteRunner([suite(*checks)])
+    arrow._numpy_columns = frozenset()  # every column Arrow-backed, as before the shortcut
+    assert fast.validate(rows) == arrow.validate(rows)
+    frame = to_frame(rows, fast._numpy_columns)
+    assert {c: str(t) for c, t in frame.dtypes.items()} == {
+        "id": "int64",
+        "small": "int64",
+        "maybe": "int64[pyarrow]",  # nulls: stays Arrow, an int
+        "score": "float64",  # its null becomes NaN, which GX takes for null
+        "odd": "double[pyarrow]",  # a real NaN is a value, not a null: stays Arrow
+        "amount": "float64",
+    }
+    outcome = fast.validate(rows)
+    assert sorted((r.column, r.row, r.raw_value) for r in outcome.rejects) == [
+        ("amount", 9, "-2.00"),
+        ("id", 5, "2"),
+        ("id", 9, "2"),
+        ("maybe", 9, "7"),
+        ("odd", 5, "nan"),
+        ("odd", 9, "-1.5"),
+        ("score", 5, None),
+        ("score", 9, "-1.5"),
+        ("small", 9, "9"),
+    ]

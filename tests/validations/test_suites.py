@@ -398,3 +398,41 @@ def test_row_conditions_use_the_restricted_grammar(tmp_path: Path) -> None:
     (issue,) = issues_of(path)
     assert issue.path == "expectations[0].kwargs.condition_parser"
     assert "use `condition_parser: great_expectations`" in issue.message
+
+
+def test_mostly_outside_0_to_1_and_thresholds_that_are_not_numbers(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        "s.yaml",
+        """\
+        name: s
+        expectations:
+          - type: expect_column_values_to_not_be_null
+            kwargs: {column: a, mostly: -0.5}
+          - type: expect_column_values_to_not_be_null
+            kwargs: {column: a, mostly: lots}
+          - type: expect_column_values_to_be_between
+            kwargs: {column: a, min_value: 1, max_value: ten}
+          - type: expect_column_mean_to_be_between
+            kwargs: {column: a, min_value: [1]}
+            severity: warn
+        """,
+    )
+    below, not_a_number, max_value, a_list = issues_of(path)
+    assert (below.path, below.message) == (
+        "expectations[0].kwargs.mostly",
+        "must be at least 0.0, got -0.5",
+    )
+    assert (not_a_number.path, not_a_number.message) == (
+        "expectations[1].kwargs.mostly",
+        "expected a number, got 'lots'",
+    )
+    assert (max_value.path, text_at(path, max_value)) == (
+        "expectations[2].kwargs.max_value",
+        "ten}",
+    )
+    assert max_value.message.startswith("expected a number")
+    assert (a_list.path, a_list.message) == (
+        "expectations[3].kwargs.min_value",
+        "expected a number, a date (YYYY-MM-DD) or a timestamp (YYYY-MM-DD HH:MM:SS), got a list",
+    )
