@@ -114,6 +114,59 @@ def _sql(tmp: Path, rows: list[dict[str, str]]) -> SourceFixture:
     return SourceFixture({"url": f"sqlite:///{db}"}, "people", len(rows), len(rows))
 
 
+@dataclass(frozen=True)
+class SourceVariant:
+    """A further configuration of a registered source kind that must pass the suite too."""
+
+    kind: str
+    id: str
+    write: Callable[[Any, Path, list[dict[str, str]]], SourceFixture]
+    """(pytest request, tmp_path, rows) -> fixture; may use the fixtures of tests/conftest.py."""
+
+
+def _sql_server(fixture: str | None, partition: dict[str, Any] | None) -> Any:
+    """The dataset in a table of a scratch database (SQLite file when `fixture` is None)."""
+
+    def write(request: Any, tmp: Path, rows: list[dict[str, str]]) -> SourceFixture:
+        import sqlalchemy as sa
+
+        url = request.getfixturevalue(fixture).url if fixture else f"sqlite:///{tmp / 'src.db'}"
+        engine = sa.create_engine(url)
+        try:
+            with engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "CREATE TABLE people (id VARCHAR(8) PRIMARY KEY, name VARCHAR(40),"
+                        " amount VARCHAR(20), note VARCHAR(40))"
+                    )
+                )
+                if rows:
+                    conn.execute(
+                        sa.text(
+                            "INSERT INTO people (id, name, amount, note)"
+                            " VALUES (:id, :name, :amount, :note)"
+                        ),
+                        rows,
+                    )
+        finally:
+            engine.dispose()
+        options: dict[str, Any] = {"url": url}
+        if partition:
+            options["partition"] = partition
+        return SourceFixture(options, "people", len(rows), len(rows))
+
+    return write
+
+
+SOURCE_VARIANTS: list[SourceVariant] = [
+    SourceVariant("sql", "sqlite-ranges", _sql_server(None, {"ranges": 4})),
+    SourceVariant("sql", "postgres", _sql_server("postgres_db", None)),
+    SourceVariant("sql", "postgres-ranges", _sql_server("postgres_db", {"ranges": 4})),
+    SourceVariant("sql", "mariadb", _sql_server("mariadb_db", None)),
+    SourceVariant("sql", "mariadb-ranges", _sql_server("mariadb_db", {"ranges": 4})),
+]
+
+
 # --- ebcdic (COBOL copybook records) ----------------------------------------------------
 
 # The dataset holds CJK names, which no single-byte EBCDIC page can: the text items are
@@ -267,4 +320,87 @@ SOURCE_FACTORIES: dict[str, SourceFactory] = {
     "jsonl": SourceFactory(_jsonl, _jsonl_bad),
     "parquet": SourceFactory(_parquet),
     "excel": SourceFactory(_excel, _excel_bad),
+}
+
+
+# === targets ===========================================================================
+#
+# To put a new target kind through tests/connectors/conformance/test_targets.py, add one
+# `TargetFactory` per engine it can write to under the kind's registry name in
+# `TARGET_FACTORIES`. A registered target kind without one fails
+# `test_every_target_kind_has_a_factory`.
+
+SECRET = "hunter2-conformance"
+"""The password in every `unreachable` URL: no error message may show it."""
+
+
+@dataclass(frozen=True)
+class TargetFactory:
+    """A scratch place one target kind writes to, on one engine."""
+
+    id: str
+    options: Callable[[Any, Path], dict[str, Any]]
+    """(pytest request, tmp_path) -> connection options of an empty scratch database, as
+    in ferryman.yaml without `kind`. May use the fixtures of tests/conftest.py, which skip
+    (or fail, with FERRYMAN_REQUIRE_SERVICES=1) when a server is absent."""
+    unreachable: dict[str, Any]
+    """Connection options that cannot connect; a URL carrying SECRET as its password where
+    the engine has passwords."""
+    known_gaps: dict[str, str] | None = None
+    """Test name -> why this target does not meet that part of the contract yet. The test
+    then runs as an xfail; once the gap is closed it shows as XPASS in the summary: delete
+    the entry. (Not strict: target.py is being changed while the suite is written.)"""
+
+
+def _db_options(fixture: str) -> Callable[[Any, Path], dict[str, Any]]:
+    def options(request: Any, tmp_path: Path) -> dict[str, Any]:
+        return {"url": request.getfixturevalue(fixture).url}
+
+    return options
+
+
+_RAW_DRIVER_ERRORS = (
+    "SqlTarget passes a constraint violation on as the driver's exception (SQLAlchemy's"
+    " IntegrityError; a psycopg error from PostgreSQL's COPY) instead of a ConnectorError"
+    " (connectors/errors.py: each connector maps its driver's exceptions)"
+)
+
+_SQLITE_DDL = (
+    "SqlTarget claims transactional_ddl on SQLite, but its engine leaves pysqlite's own"
+    " transaction handling on, which runs CREATE TABLE outside the transaction (only the"
+    " dry run's PinnedEngine switches it off, flows/pinned.py)"
+)
+_MARIADB_DOUBLE = (
+    "SqlTarget reads a reflected MariaDB DOUBLE as Decimal with scale 10 (SQLAlchemy's"
+    " mysql.DOUBLE asdecimal default): 1e-300 comes back as 0 and 0.1 as"
+    " Decimal('0.1000000000'), so before-images and fingerprints of float columns drift"
+)
+
+TARGET_FACTORIES: dict[str, list[TargetFactory]] = {
+    "sql": [
+        TargetFactory(
+            "sqlite",
+            _db_options("sqlite_db"),
+            {"url": "sqlite:////nonexistent-ferryman-dir/sub/target.db"},
+            {
+                "test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS,
+                "test_create_table_is_undone_where_the_capabilities_say_so": _SQLITE_DDL,
+            },
+        ),
+        TargetFactory(
+            "postgres",
+            _db_options("postgres_db"),
+            {"url": f"postgresql://ferry:{SECRET}@127.0.0.1:1/nowhere"},
+            {"test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS},
+        ),
+        TargetFactory(
+            "mariadb",
+            _db_options("mariadb_db"),
+            {"url": f"mysql://ferry:{SECRET}@127.0.0.1:1/nowhere"},
+            {
+                "test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS,
+                "test_floats_round_trip_through_reflection": _MARIADB_DOUBLE,
+            },
+        ),
+    ],
 }

@@ -1,14 +1,17 @@
 """The conformance suite every registered source kind must pass (meltano-SDK style).
 
 Parametrized over `connectors.kinds.CONNECTORS`: a kind that can be read from gets these
-tests by having a factory in `factories.SOURCE_FACTORIES`. Tests: round trip of values,
+tests by having a factory in `factories.SOURCE_FACTORIES`; `factories.SOURCE_VARIANTS` puts
+further configurations of a kind through them too (SQL on PostgreSQL and MariaDB, read in
+key ranges). Tests: round trip of values,
 batch boundaries, position/resume, empty input, bad record handling, error mapping.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +20,13 @@ import pytest
 from connectors.base import ROW_POSITION, Batch, Position, Source
 from connectors.errors import TerminalError
 from connectors.kinds import CONNECTORS
-from tests.connectors.conformance.factories import COLUMNS, ROWS, SOURCE_FACTORIES, SourceFixture
+from tests.connectors.conformance.factories import (
+    COLUMNS,
+    ROWS,
+    SOURCE_FACTORIES,
+    SOURCE_VARIANTS,
+    SourceFixture,
+)
 
 SOURCE_KINDS = sorted(n for n in CONNECTORS.names() if CONNECTORS.get(n).source is not None)
 BAD_KINDS = sorted(k for k, f in SOURCE_FACTORIES.items() if f.write_bad is not None)
@@ -53,14 +62,30 @@ def _values(batches: list[Batch]) -> list[dict[str, Any]]:
     return [{k: v for k, v in r.items() if k != ROW_POSITION} for r in rows]
 
 
-@pytest.fixture(params=[k for k in SOURCE_KINDS if k in SOURCE_FACTORIES])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+@dataclass(frozen=True)
+class Subject:
+    """One source under test: its kind and how to write the dataset for it."""
+
+    kind: str
+    write: Callable[[Path, list[dict[str, str]]], SourceFixture]
 
 
-def test_round_trip_gives_back_every_value_and_column(kind: str, tmp_path: Path) -> None:
-    fx = SOURCE_FACTORIES[kind].write(tmp_path, ROWS)
-    with _source(kind, fx) as src:
+_SUBJECTS = [(k, k, None) for k in SOURCE_KINDS if k in SOURCE_FACTORIES] + [
+    (v.kind, f"{v.kind}-{v.id}", v) for v in SOURCE_VARIANTS
+]
+
+
+@pytest.fixture(params=_SUBJECTS, ids=[name for _, name, _ in _SUBJECTS])
+def subject(request: pytest.FixtureRequest) -> Subject:
+    kind, _, variant = request.param
+    if variant is None:
+        return Subject(kind, SOURCE_FACTORIES[kind].write)
+    return Subject(kind, lambda tmp, rows: variant.write(request, tmp, rows))
+
+
+def test_round_trip_gives_back_every_value_and_column(subject: Subject, tmp_path: Path) -> None:
+    fx = subject.write(tmp_path, ROWS)
+    with _source(subject.kind, fx) as src:
         assert src.columns(fx.stream) == COLUMNS
         batches = _read(src, fx.stream, 1000)
     assert _values(batches) == ROWS
@@ -70,9 +95,11 @@ def test_round_trip_gives_back_every_value_and_column(kind: str, tmp_path: Path)
 
 
 @pytest.mark.parametrize("size", [1, 7, 1000])
-def test_batches_are_bounded_contiguous_and_numbered(kind: str, tmp_path: Path, size: int) -> None:
-    fx = SOURCE_FACTORIES[kind].write(tmp_path, ROWS)
-    with _source(kind, fx) as src:
+def test_batches_are_bounded_contiguous_and_numbered(
+    subject: Subject, tmp_path: Path, size: int
+) -> None:
+    fx = subject.write(tmp_path, ROWS)
+    with _source(subject.kind, fx) as src:
         batches = _read(src, fx.stream, size)
     assert [b.number for b in batches] == list(range(len(batches)))
     assert all(0 < b.rows_read <= size for b in batches)
@@ -86,10 +113,10 @@ def test_batches_are_bounded_contiguous_and_numbered(kind: str, tmp_path: Path, 
 
 @pytest.mark.parametrize("size", [1, 7, 1000])
 def test_resume_after_each_batch_reads_exactly_the_rest(
-    kind: str, tmp_path: Path, size: int
+    subject: Subject, tmp_path: Path, size: int
 ) -> None:
-    fx = SOURCE_FACTORIES[kind].write(tmp_path, ROWS)
-    with _source(kind, fx) as src:
+    fx = subject.write(tmp_path, ROWS)
+    with _source(subject.kind, fx) as src:
         batches = _read(src, fx.stream, size)
         done = 0
         for b in batches:
@@ -100,16 +127,16 @@ def test_resume_after_each_batch_reads_exactly_the_rest(
                 assert rest[0].start == b.end
 
 
-def test_empty_input_yields_no_rows(kind: str, tmp_path: Path) -> None:
-    fx = SOURCE_FACTORIES[kind].write(tmp_path, [])
-    with _source(kind, fx) as src:
+def test_empty_input_yields_no_rows(subject: Subject, tmp_path: Path) -> None:
+    fx = subject.write(tmp_path, [])
+    with _source(subject.kind, fx) as src:
         batches = _read(src, fx.stream, 7)
     assert sum(b.rows_read for b in batches) == 0
 
 
-def test_missing_stream_is_a_terminal_error_naming_it(kind: str, tmp_path: Path) -> None:
-    fx = SOURCE_FACTORIES[kind].write(tmp_path, ROWS[:2])
-    with _source(kind, fx) as src:
+def test_missing_stream_is_a_terminal_error_naming_it(subject: Subject, tmp_path: Path) -> None:
+    fx = subject.write(tmp_path, ROWS[:2])
+    with _source(subject.kind, fx) as src:
         with pytest.raises(TerminalError, match="no_such_stream"):
             src.columns("no_such_stream")
         with pytest.raises(TerminalError, match="no_such_stream"):
