@@ -113,6 +113,9 @@ class ColumnSchema:
     type: pa.DataType
     nullable: bool = True
     max_length: int | None = None
+    logical: str | None = None
+    """What the Arrow type does not say: "uuid" or "json" (batches hold both as text),
+    so a target can create its native type for them."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A row's hash is the first 8 bytes of SHA-256 over a canonical JSON of its values
 fingerprint is its row count plus the sum of its row hashes modulo 2**64, so row order does
 not matter and any changed, added or removed row changes it (barring a 2**-64 collision).
 Values are canonicalised so that what ferryman wrote and what the engine hands back hash
-alike (Decimal('12.50') and Decimal('12.5'), True and 1, a date and its ISO text).
+alike (Decimal('12.50') and Decimal('12.5'), True and 1, a date and its ISO text, a UUID
+and its text, a parsed JSON value and its canonical JSON text).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+from connectors.json_text import canonical_value
 
 MASK64 = (1 << 64) - 1
 
@@ -46,6 +49,13 @@ def canonical(value: Any) -> Any:
         return "b:" + bytes(value).hex()
     if isinstance(value, uuid.UUID):
         return str(value)
+    if isinstance(value, dict | list):
+        # JSON a driver parsed (a json column read without ferryman's types, which read it
+        # as canonical text): that canonical text, so both hash alike.
+        try:
+            return canonical_value(value)
+        except ValueError:  # JSON jsonb could not hold (a \u0000): still deterministic
+            return json.dumps(value, sort_keys=True, separators=(",", ":"), default=str)
     return str(value)
 
 

@@ -6,24 +6,38 @@ Codes are text (the mapping compares them as text); the key column is compared i
 type where that is exact (text columns, and integer columns for codes written as plain
 integers, so an index on it is used), else through CAST(key AS text).
 File lookups never reach this module: mappings reads those CSV files itself.
+
+`check_lookups` is the check `ferryman check` (and every run) makes before anything is
+written: each table lookup names a table that is there (target lookups: loaded by a spec
+of the same run, or already in the target; source lookups: in the source) and key and
+value columns it has, each problem positioned in its spec file with a did-you-mean.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import re
+from collections.abc import Hashable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.sql.engine import create_engine
+from connectors.registry import did_you_mean
+from connectors.sql.engine import create_engine, translate_error
 from connectors.sql.options import SqlOptions
 from connectors.sql.target import SqlTarget
+from connectors.sql.types import UuidText, adapt_reflected
 from mappings.lookups import LookupSpec
 from mappings.model import MappingSpec
+from mappings.yaml_positions import SpecIssue
+
+if TYPE_CHECKING:
+    from flows.plan import Plan
 
 _CHUNK = 900
 """Codes per IN list: below SQLite's oldest bind limit (999)."""
@@ -112,6 +126,7 @@ class SqlLookups:
             return cached
         try:
             table = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema)
+            adapt_reflected(table, conn.dialect.name)  # uuid and JSON values as text
         except sa_exc.NoSuchTableError:
             shown = self.target.describe() if where == "target" else where
             raise LookupTableError(
@@ -148,6 +163,10 @@ def _conditions(column: sa.ColumnElement[Any], codes: list[str]) -> Iterator[Any
     if python_type is int:
         # Only canonical integers can equal an integer's text form; compare natively.
         wanted: list[Any] = [int(c) for c in codes if _canonical_int(c)]
+    elif isinstance(column.type, UuidText):
+        # Only canonical uuid text can equal a uuid's text form (and a native uuid column
+        # refuses anything else); compare natively.
+        wanted = [c for c in codes if _CANONICAL_UUID.fullmatch(c)]
     elif python_type is str:
         wanted = list(codes)
     else:
@@ -163,6 +182,9 @@ def _python_type(column: sa.ColumnElement[Any]) -> type | None:
     except NotImplementedError:
         return None
     return t if t in (int, str) else None
+
+
+_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def _canonical_int(code: str) -> bool:
@@ -185,3 +207,148 @@ def sql_source_options(
 ) -> dict[str, SqlOptions]:
     """SqlOptions of the named connections (their options already expanded)."""
     return {n: SqlOptions.model_validate(dict(options_of[n])) for n in names}
+
+
+# --- checking lookup tables before a run ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """One table lookup of a spec: where it reads, and where it is written in the file."""
+
+    spec: MappingSpec
+    step: tuple[Hashable, ...]
+    table: str
+    key: str
+    value: str
+    connection: str | None  # None: the target
+
+    @property
+    def table_path(self) -> tuple[Hashable, ...]:
+        return (*self.step, "table") if self.connection is None else (*self.step, "source", "table")
+
+
+def _table_lookups(specs: Sequence[MappingSpec]) -> Iterator[_Lookup]:
+    """The well-formed table lookups of `specs` (the step's own check reports the rest)."""
+    for spec in specs:
+        for path, args in lookup_steps(spec):
+            key, value, source = args.get("key"), args.get("value"), args.get("source")
+            if not (isinstance(key, str) and isinstance(value, str)):
+                continue
+            if isinstance(args.get("table"), str) and source is None:
+                yield _Lookup(spec, path, args["table"], key, value, None)
+            elif isinstance(source, dict):
+                conn, table = source.get("connection"), source.get("table")
+                if isinstance(conn, str) and isinstance(table, str):
+                    yield _Lookup(spec, path, table, key, value, conn)
+
+
+def check_lookups(plan: Plan) -> list[SpecIssue]:
+    """Each table lookup of the plan's specs reads a table that is there, by columns it
+    has (see the module doc). Connects to the target and the source connections lookups
+    read, and only to those; a connection that fails is one issue, at its first lookup."""
+    checker = _LookupChecker(plan)
+    try:
+        return [issue for lk in _table_lookups(plan.specs) for issue in checker.check(lk)]
+    finally:
+        checker.close()
+
+
+class _LookupChecker:
+    def __init__(self, plan: Plan) -> None:
+        self.plan = plan
+        self.project = plan.project
+        self.produced = {s.target: s for s in plan.specs}
+        self._engines: dict[str, Engine] = {}
+        self._tables: dict[str, set[str] | None] = {}  # None: the connection failed
+        self._columns: dict[tuple[str, str], list[str]] = {}
+
+    def close(self) -> None:
+        for engine in self._engines.values():
+            engine.dispose()
+
+    def check(self, lk: _Lookup) -> list[SpecIssue]:
+        if lk.connection is None and lk.table in self.produced:
+            producer = self.produced[lk.table]
+            where = f"the fields of {self.project.display(self.plan.files[lk.table])}"
+            return self._column_issues(lk, list(producer.fields), where)
+        name = lk.connection if lk.connection is not None else self.project.spec.target
+        options = self._sql_options(name)
+        if options is None:
+            return []  # not a SQL connection: the plan's own checks say so
+        try:
+            tables = self._table_names(name, options)
+        except sa_exc.SQLAlchemyError as err:
+            self._tables[name] = None  # said once, at this first lookup
+            message = str(translate_error(err, name, options.url.get_secret_value()))
+            return [self._issue(lk, lk.table_path, f"cannot check the lookup table: {message}")]
+        if tables is None:
+            return []
+        where = (
+            f"source connection {name!r}" if lk.connection else f"the target (connection {name!r})"
+        )
+        if lk.table not in tables:
+            return [self._issue(lk, lk.table_path, self._missing_table(lk, tables, where))]
+        columns = self._column_names(name, options, lk.table)
+        return self._column_issues(lk, columns, f"table {lk.table!r} in {where}")
+
+    def _missing_table(self, lk: _Lookup, tables: set[str], where: str) -> str:
+        shown = {t for t in tables if not t.startswith("ferryman_")}
+        if lk.connection is not None:
+            return (
+                f"lookup table {lk.table!r} does not exist in {where}."
+                f"{did_you_mean(lk.table, shown)} Fix `source.table:` in the lookup"
+            )
+        return (
+            f"lookup table {lk.table!r} does not exist in {where}, and no spec of this run"
+            f" loads it.{did_you_mean(lk.table, shown | set(self.produced))} Load it first"
+            " (a spec producing it, run with this one), or fix `table:` in the lookup"
+        )
+
+    def _column_issues(self, lk: _Lookup, columns: list[str], where: str) -> list[SpecIssue]:
+        issues = []
+        for role, column in (("key", lk.key), ("value", lk.value)):
+            if column not in columns:
+                message = (
+                    f"lookup {role} column {column!r} is not a column of {where}."
+                    f"{did_you_mean(column, columns)}"
+                )
+                issues.append(self._issue(lk, (*lk.step, role), message))
+        return issues
+
+    def _issue(self, lk: _Lookup, loc: tuple[Hashable, ...], message: str) -> SpecIssue:
+        pos = self.plan.positions[lk.spec.target]
+        line, col = pos.value(loc)
+        file = self.project.display(self.plan.files[lk.spec.target])
+        return SpecIssue(file, line, col, pos.format(loc), self.project.mask(message))
+
+    def _sql_options(self, name: str) -> SqlOptions | None:
+        raw = self.project.spec.connections.get(name)
+        if raw is None or raw.get("kind") != "sql":
+            return None
+        try:
+            return SqlOptions.model_validate(dict(self.project.connection_options(name)))
+        except (ValidationError, KeyError, ValueError):
+            return None  # the project's connection check reports it
+
+    def _engine(self, name: str, options: SqlOptions) -> Engine:
+        if name not in self._engines:
+            url = options.url.get_secret_value()
+            self._engines[name] = create_engine(url, options.schema_)
+        return self._engines[name]
+
+    def _table_names(self, name: str, options: SqlOptions) -> set[str] | None:
+        if name not in self._tables:
+            with self._engine(name, options).connect() as conn:
+                inspector = sa.inspect(conn)
+                names = inspector.get_table_names(schema=options.schema_)
+                names += inspector.get_view_names(schema=options.schema_)
+            self._tables[name] = set(names)
+        return self._tables[name]
+
+    def _column_names(self, name: str, options: SqlOptions, table: str) -> list[str]:
+        if (name, table) not in self._columns:
+            with self._engine(name, options).connect() as conn:
+                found = sa.inspect(conn).get_columns(table, schema=options.schema_)
+            self._columns[(name, table)] = [c["name"] for c in found]
+        return self._columns[(name, table)]

@@ -65,7 +65,7 @@ from mappings.lookups import CompileContext, KeyMapStore, LookupProvider
 from mappings.model import FieldSpec, Index, MappingSpec
 from mappings.rejects import Reject
 from mappings.rows import dedup_losers
-from mappings.types import arrow_type, cast_column, max_length
+from mappings.types import arrow_type, cast_column, logical_type, max_length
 
 ROW_INDEX = "__ferryman_row"
 """int32 index of each row in the input batch, kept through later stages."""
@@ -138,6 +138,7 @@ class CompiledMapping:
                 type=arrow_type(f.type),
                 nullable=not f.required,
                 max_length=max_length(f.type),
+                logical=logical_type(f.type),
             )
             for f in self._fields
         )

@@ -4,6 +4,10 @@ before it touches anything: `schema_diff(existing_columns, wanted)`.
 Both sides are engine-neutral `ColumnSchema`s (Arrow types; the flow reflects the existing
 table and reads its columns with `connectors.sql.types.arrow_type`). An empty diff means
 the spec can load into the table as it is.
+
+A uuid or json column of the spec fits a column of its own kind, or a text column long
+enough for it (what ferryman created before it made native types, MariaDB's JSON): both
+hold the canonical text ferryman writes.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ import pyarrow as pa
 from connectors.base import ColumnSchema, TableSchema
 
 
-def type_name(t: pa.DataType, max_length: int | None = None) -> str:
-    """An Arrow type in the spec's words: integer, decimal(12,2), string(40), ..."""
+def type_name(t: pa.DataType, max_length: int | None = None, logical: str | None = None) -> str:
+    """An Arrow type in the spec's words: integer, decimal(12,2), string(40), uuid, ..."""
+    if logical:
+        return logical
     if pa.types.is_int32(t) or pa.types.is_int16(t) or pa.types.is_int8(t):
         return "integer"
     if pa.types.is_integer(t):
@@ -40,18 +46,26 @@ def type_name(t: pa.DataType, max_length: int | None = None) -> str:
     return str(t)
 
 
-def _family(t: pa.DataType) -> str:
-    name = type_name(t)
+_HELD_AS_TEXT = ("uuid", "json")
+
+
+def _family(c: ColumnSchema) -> str:
+    name = type_name(c.type, logical=c.logical)
     if name in ("integer", "bigint"):
         return "integer"
     return name.split("(")[0]
 
 
+def _shown(c: ColumnSchema) -> str:
+    return type_name(c.type, c.max_length, c.logical)
+
+
 def _type_problem(have: ColumnSchema, want: ColumnSchema) -> str | None:
     """Why `have` cannot hold every value of `want`, or None."""
     h, w = have.type, want.type
-    shown_h, shown_w = type_name(h, have.max_length), type_name(w, want.max_length)
-    if _family(h) != _family(w):
+    shown_h, shown_w = _shown(have), _shown(want)
+    family_h, family_w = _family(have), _family(want)
+    if family_h != family_w and not (family_w in _HELD_AS_TEXT and family_h == "string"):
         # A bigint column holds integers, a decimal holds integers too: still refused,
         # the types differ and the flow does not convert behind the user's back.
         return f"the table has {shown_h}, the spec makes {shown_w}"
@@ -83,7 +97,7 @@ def schema_diff(existing_columns: Sequence[ColumnSchema], wanted: TableSchema) -
         if col is None:
             lines.append(
                 f"{table}.{want.name}: missing; the spec makes"
-                f" {type_name(want.type, want.max_length)} (add the column or drop the table)"
+                f" {_shown(want)} (add the column or drop the table)"
             )
             continue
         problem = _type_problem(col, want)

@@ -17,7 +17,11 @@ and its row is quarantined. Concretely:
   field's `cast.timezone`; a wall time that a daylight-saving change skips or repeats is
   an error; `timestamp` stores zoned values as their wall time in that zone;
 - `time` takes 'HH:MM[:SS[.ffffff]]'; `uuid` any common spelling, stored canonical;
-  `json` text that parses; `binary` bytes, or hex/base64/utf8 text (`cast.encoding`).
+  `json` text that parses, stored as canonical JSON text (`connectors.json_text`: keys
+  sorted, no whitespace, numbers in plain decimals with their digits) so it reads back the
+  same from jsonb; JSON that canonical text would change is an error (a repeated key, a
+  \\u0000, a number PostgreSQL cannot hold); `binary` bytes, or hex/base64/utf8 text
+  (`cast.encoding`).
 
 `cast.true_words` / `cast.false_words` replace the words a boolean accepts.
 """
@@ -29,6 +33,7 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from connectors.json_text import canonical_json
 from mappings._arrow import (
     StepResult,
     as_array,
@@ -52,6 +57,7 @@ from mappings._casts import (
     cast_json,
     cast_time,
     cast_uuid,
+    per_value,
     split_offset,
     wall_time,
     zone_of,
@@ -94,6 +100,12 @@ def max_length(t: TypeSpec) -> int | None:
     if t.name == "string":
         return t.length
     return 36 if t.name == "uuid" else None
+
+
+def logical_type(t: TypeSpec) -> str | None:
+    """What a target needs besides the Arrow type to create its native column type:
+    "uuid" and "json" (both are text in batches), else None."""
+    return t.name if t.name in ("uuid", "json") else None
 
 
 def cast_column(
@@ -354,6 +366,38 @@ def _cast_string(values: pa.Array, t: TypeSpec) -> StepResult:
     )
 
 
+# --- json ---------------------------------------------------------------------------------
+
+
+def _cast_json(values: pa.Array) -> StepResult:
+    """Valid JSON text (`cast_json`) in its canonical spelling, once per distinct value."""
+    checked = cast_json(values)
+    outcomes: dict[str, tuple[str | None, str | None]] = {}
+
+    def canonical(text: str) -> tuple[str | None, str | None]:
+        if text not in outcomes:
+            try:
+                outcomes[text] = (canonical_json(text), None)
+            except ValueError as e:
+                outcomes[text] = (None, str(e))
+        return outcomes[text]
+
+    text = checked.values
+    converted = per_value(text, lambda v: canonical(v)[0], pa.string())
+    problems = per_value(text, lambda v: canonical(v)[1], pa.string())
+    raw = as_text(values)
+    return finish(
+        converted,
+        [
+            checked.errors,
+            errors_where(
+                pc.is_valid(problems),
+                lambda: join(quoted(raw), " cannot be stored as JSON exactly: ", problems),
+            ),
+        ],
+    )
+
+
 # --- dates and timestamps -----------------------------------------------------------------
 
 
@@ -487,6 +531,6 @@ _CASTS: dict[str, Cast] = {
     "timestamp": _cast_timestamp,
     "timestamptz": _cast_timestamptz,
     "uuid": lambda values, t, options: cast_uuid(values),
-    "json": lambda values, t, options: cast_json(values),
+    "json": lambda values, t, options: _cast_json(values),
     "binary": lambda values, t, options: cast_binary(values, options),
 }

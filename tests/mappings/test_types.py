@@ -11,8 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from connectors.base import ColumnSchema, TableSchema
 from mappings.model import TypeSpec
-from mappings.types import arrow_type, cast_column
+from mappings.tables import schema_diff
+from mappings.types import arrow_type, cast_column, logical_type, max_length
 
 
 def cast(
@@ -216,3 +218,68 @@ def test_cast_never_raises_and_never_nulls_a_value_silently(
             assert err is None
         else:
             assert (out is None) != (err is None), (raw, out, err)
+
+
+# --- uuid, json, time: what the target needs to create native columns -------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "logical", "length"),
+    [("uuid", "uuid", 36), ("json", "json", None), ("time", None, None), ("string", None, None)],
+)
+def test_uuid_and_json_are_named_for_the_target(
+    text: str, logical: str | None, length: int | None
+) -> None:
+    """Both are text in batches: the target schema says which, so the engine's own UUID
+    and JSONB types can be created."""
+    t = TypeSpec.parse(text)
+    assert logical_type(t) == logical
+    assert max_length(t) == length
+
+
+def test_json_is_stored_in_its_canonical_spelling() -> None:
+    values, errors = cast(
+        ['{"b": 1, "a": [true, null, "x"]}', " [1.50, 1E+2, -0] ", '"\\u00e9"', "{}"], "json"
+    )
+    assert values == ['{"a":[true,null,"x"],"b":1}', "[1.50,100,0]", '"é"', "{}"]
+    assert errors == [None] * 4
+
+
+def test_json_canonical_text_would_change_is_quarantined_not_altered() -> None:
+    values, errors = cast(
+        ['{"a": 1, "a": 2}', '{"s": "nul\\u0000"}', "1e200000", "[1", '{"ok": 1}'], "json"
+    )
+    assert values == [None, None, None, None, '{"ok":1}']
+    assert errors[0] is not None
+    assert "cannot be stored as JSON exactly: an object has the key 'a' twice" in errors[0]
+    assert errors[1] is not None
+    assert "holds \\u0000, which PostgreSQL cannot store" in errors[1]
+    assert errors[2] is not None
+    assert "out of PostgreSQL's numeric range" in errors[2]
+    assert errors[3] is not None
+    assert "is not valid JSON" in errors[3]
+    assert errors[4] is None
+
+
+def test_schema_diff_names_uuid_and_json_and_takes_text_columns_long_enough() -> None:
+    wanted = TableSchema(
+        "t",
+        (
+            ColumnSchema("u", pa.string(), max_length=36, logical="uuid"),
+            ColumnSchema("j", pa.string(), logical="json"),
+        ),
+    )
+    earlier = [ColumnSchema("u", pa.string(), max_length=36), ColumnSchema("j", pa.string())]
+    assert schema_diff(earlier, wanted) == []
+    assert schema_diff(wanted.columns, wanted) == []
+    short = [ColumnSchema("u", pa.string(), max_length=32), ColumnSchema("j", pa.int64())]
+    assert schema_diff(short, wanted) == [
+        "t.u: the table has string(32), too short for the spec's uuid",
+        "t.j: the table has bigint, the spec makes json",
+    ]
+    assert schema_diff([], wanted) == [
+        "t.u: missing; the spec makes uuid (add the column or drop the table)",
+        "t.j: missing; the spec makes json (add the column or drop the table)",
+    ]
+    crossed = [ColumnSchema("u", pa.string(), logical="json"), ColumnSchema("j", pa.string())]
+    assert schema_diff(crossed, wanted) == ["t.u: the table has json, the spec makes uuid"]
