@@ -1,6 +1,6 @@
-"""`ferryman reconcile` and `ferryman quarantine list|export`: data-quality commands,
+"""`ferryman reconcile` and `ferryman quarantine list|export|replay`: data-quality commands,
 registered on the main app by `flows.cli`. Exit codes as everywhere: 0 done, 1 error, 2 bad
-usage, 3 reconciliation drift beyond `max_drift`."""
+usage, 3 reconciliation drift beyond `max_drift` (or, for a replay, stopped by a gate)."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ out = Console(soft_wrap=True, width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)
 
 quarantine_app = typer.Typer(
-    help="What a run held back: list the reasons, export the rows to fix them.",
+    help="What a run held back: list the reasons, export the rows, replay the fixed file.",
     no_args_is_help=True,
 )
 
@@ -150,19 +150,30 @@ def quarantine_list(
     if json_:
         sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
         return
+    _print_overview(run_id, doc)
+
+
+def _print_overview(run_id: str, doc: dict[str, Any]) -> None:
+    def say(text: str) -> None:
+        out.print(text, markup=False, highlight=False)
+
+    if doc.get("replay_of"):
+        origin = doc["replay_of"]
+        say(f"run {run_id} replayed rows of run {origin['run_id']} from {origin['file']}")
     if not doc["tables"]:
-        out.print(f"run {run_id}: nothing in quarantine", markup=False, highlight=False)
+        say(f"run {run_id}: nothing in quarantine")
     for name, t in doc["tables"].items():
-        out.print(f"{name}: {t['entries']:,} quarantine entr(ies)", markup=False, highlight=False)
+        say(f"{name}: {t['entries']:,} quarantine entr(ies)")
         for r in t["reasons"]:
-            out.print(f"  {r['rule']}: {r['count']:,}", markup=False, highlight=False)
+            say(f"  {r['rule']}: {r['count']:,}")
             for e in r["examples"]:
-                out.print(f"    {e['position']}: {e['message']}", markup=False, highlight=False)
-    out.print(
-        f"Export: ferryman quarantine export {run_id} --out quarantine.csv",
-        markup=False,
-        highlight=False,
-    )
+                say(f"    {e['position']}: {e['message']}")
+        for replay_id, r in t.get("replayed", {}).items():
+            state = r["state"].replace("_", " ")
+            say(f"  {r['entries']:,} of them replayed in run {replay_id} ({state})")
+    if doc["tables"]:
+        say(f"Export: ferryman quarantine export {run_id} --out quarantine.csv")
+        say(f"Replay: ferryman quarantine replay {run_id} --file quarantine.csv  (once fixed)")
 
 
 @quarantine_app.command("export")
@@ -190,3 +201,105 @@ def quarantine_export(
         markup=False,
         highlight=False,
     )
+
+
+@quarantine_app.command("replay")
+def quarantine_replay(
+    run_id: Annotated[str, typer.Argument(help="The run whose quarantine export you fixed.")],
+    file: Annotated[Path, typer.Option("--file", "-f", help="The fixed export: .csv or .parquet.")],
+    project: ProjectOpt = Path(),
+    table: TableOpt = None,
+    json_: JsonOpt = False,
+) -> None:
+    """Load a fixed quarantine export back in, as a new run.
+
+    The rows go through the same mapping, suites and key checks as in a run.
+    Fix only the source.<FIELD> cells of the export; an empty cell is NULL.
+    Delete a line to leave its row out; keep table_name and source_position.
+    Rows that still fail are quarantined in the new run, at positions like
+    `replay of RUN: CUSTMAST rowid=42 (fix.csv:7)`: export, fix, replay again.
+    A replace table is appended to, never emptied. Undo: ferryman rollback NEW.
+    Exit 0 done; 1 failed (roll back, replay again); 2 bad file or usage,
+    nothing touched; 3 stopped by a gate.
+    """
+    from flows.migrate import RunFailed
+    from flows.replay import plan_replay, replay, replay_facts
+    from flows.runner import prepare
+
+    plan = _checked(lambda: plan_replay(project, run_id, file, table))
+    _checked(
+        lambda: prepare(
+            project, plan.tables, install=False, table_sources=dict(plan.sources)
+        ).close()
+    )
+    state = replay(run_id, str(file), str(project), table, return_state=True)
+    result: Any = state.result(raise_on_failure=False)
+    if isinstance(result, RunFailed):
+        doc = {**result.summary.to_json(), **replay_facts(plan)}
+    elif isinstance(result, dict):
+        doc = result
+    elif isinstance(result, BaseException):
+        raise _failure(result)
+    else:
+        err.print(f"error: unexpected result {result!r}", markup=False)
+        raise typer.Exit(EXIT_FAILED)
+    if json_:
+        sys.stdout.write(json.dumps(doc, indent=2, ensure_ascii=False, default=str) + "\n")
+    else:
+        _print_replay(doc)
+    raise typer.Exit({"succeeded": EXIT_OK, "stopped_by_gate": EXIT_GATE}.get(doc["state"], 1))
+
+
+def _checked(action: Any) -> Any:
+    """Run `action`, turning the errors users cause into a message and an exit code."""
+    from connectors.errors import ConnectorError
+    from flows.runner import UsageError
+    from mappings.yaml_positions import SpecError
+
+    try:
+        return action()
+    except (SpecError, UsageError, ConnectorError) as e:
+        raise _failure(e) from None
+
+
+def _failure(e: BaseException) -> typer.Exit:
+    """Say what went wrong on stderr; the exit: 2 for a bad file, spec or usage (nothing
+    was touched), else 1."""
+    from flows.runner import UsageError
+    from mappings.yaml_positions import SpecError
+
+    if isinstance(e, SpecError | UsageError):
+        err.print(f"{e}\nNothing was touched.", markup=False, highlight=False)
+        return typer.Exit(EXIT_USAGE)
+    err.print(f"error: {e}", markup=False, highlight=False)
+    return typer.Exit(EXIT_FAILED)
+
+
+def _print_replay(doc: dict[str, Any]) -> None:
+    def say(text: str) -> None:
+        out.print(text, markup=False, highlight=False)
+
+    run_id, state = doc["run_id"], doc["state"].replace("_", " ")
+    say(f"run {run_id} (replay of run {doc['replay_of']}, {doc['file']}): {state}")
+    for name, t in doc["tables"].items():
+        say(
+            f"  {name}: read {t['read']:,} = loaded {t['loaded']:,} + quarantined"
+            f" {t['quarantined']:,} + filtered {t['filtered']:,} (inserted {t['inserted']:,},"
+            f" updated {t['updated']:,}, unchanged {t['unchanged']:,})"
+        )
+        cells = doc.get("changed_cells", {}).get(name, {})
+        if cells:
+            say("    cells changed: " + ", ".join(f"{c} {n:,}" for c, n in cells.items()))
+        if t["quarantine_rules"]:
+            rules = ", ".join(f"{r} {n:,}" for r, n in t["quarantine_rules"].items())
+            say(f"    quarantined again: {rules}")
+    for gate in doc.get("failed_gates") or []:
+        say(f"gate failed: {gate}")
+    if doc.get("gate_action"):
+        say(f"Gate action: {doc['gate_action']}")
+    if doc.get("error") and not doc.get("failed_gates"):
+        say(f"error: {doc['error']}")
+    if any(t["quarantined"] for t in doc["tables"].values()):
+        say(f"Still held back: ferryman quarantine export {run_id} --out fix2.csv, then replay")
+    if not str(doc.get("gate_action") or "").startswith("rolled back"):
+        say(f"Undo:            ferryman rollback {run_id}")

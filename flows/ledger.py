@@ -157,6 +157,21 @@ def control_metadata(schema: str | None = None) -> sa.MetaData:
         sa.Column("message", sa.Text, nullable=False),
         sa.Column("source_row", sa.Text),
         sa.Column("created_at", sa.DateTime, nullable=False),
+        # The run that replayed this row from a fixed export (`ferryman quarantine replay`).
+        sa.Column("replayed_in", sa.String(40)),
+    )
+    sa.Table(
+        f"{PREFIX}replays",
+        md,
+        # A run that loads fixed quarantine rows of an earlier run: written before it starts,
+        # so a replay is known as one even if it is killed (it cannot be resumed).
+        sa.Column("run_id", sa.String(40), primary_key=True),
+        sa.Column("replay_of", sa.String(40), nullable=False),
+        sa.Column("file", sa.Text, nullable=False),
+        sa.Column("file_sha256", sa.String(64), nullable=False),
+        sa.Column("tables", sa.Text, nullable=False),
+        sa.Column("rows", sa.Integer, nullable=False),
+        sa.Column("started_at", sa.DateTime, nullable=False),
     )
     return md
 
@@ -210,6 +225,7 @@ class Ledger:
         self.fingerprints = self.md.tables[self._key("fingerprints")]
         self.locks = self.md.tables[self._key("locks")]
         self.keymap = self.md.tables[self._key("keymap")]
+        self.replays = self.md.tables[self._key("replays")]
 
     def _key(self, name: str) -> str:
         schema = self.md.schema
@@ -223,15 +239,16 @@ class Ledger:
 
     def _add_missing_columns(self, conn: Connection) -> None:
         """Control tables made by an older ferryman lack the nullable columns added since."""
-        have = {c["name"] for c in sa.inspect(conn).get_columns(self.batches.name, self.md.schema)}
-        if "aggregates" not in have:
-            column = self.batches.c.aggregates
-            kind = column.type.compile(dialect=conn.dialect)
-            name = conn.dialect.identifier_preparer.format_table(self.batches)
-            conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN aggregates {kind}"))
+        for table, column in ((self.batches, "aggregates"), (self.quarantine, "replayed_in")):
+            have = {c["name"] for c in sa.inspect(conn).get_columns(table.name, self.md.schema)}
+            if column not in have:
+                kind = table.c[column].type.compile(dialect=conn.dialect)
+                name = conn.dialect.identifier_preparer.format_table(table)
+                conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} {kind}"))
 
     def exists(self) -> bool:
-        return sa.inspect(self.engine).has_table(f"{PREFIX}runs", schema=self.md.schema)
+        with self.engine.connect() as conn:
+            return sa.inspect(conn).has_table(f"{PREFIX}runs", schema=self.md.schema)
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -296,6 +313,16 @@ class Ledger:
                 .limit(limit)
             ).all()
         return [_run_record(r) for r in rows]
+
+    def replay_record(self, run_id: str) -> dict[str, Any] | None:
+        """What `run_id` replays (`replay_of`, `file`, ...), or None when it is no replay."""
+        with self.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(self.replays.name, schema=self.md.schema):
+                return None
+            row = conn.execute(
+                sa.select(self.replays).where(self.replays.c.run_id == run_id)
+            ).first()
+        return dict(row._mapping) if row else None
 
     # --- batches --------------------------------------------------------------------------
 
