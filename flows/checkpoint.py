@@ -9,27 +9,17 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from connectors.base import Position
-from connectors.sql.target import SqlTarget
-from flows.fingerprint import Fingerprint, fingerprint
+from flows.fingerprint import Fingerprint
 from flows.journal import SNAPSHOT_BATCH, Journal
 from flows.ledger import LedgerState
 from flows.load import TableJob
 from flows.report import TableSummary
 from flows.runner import Prepared
-
-ABSENT = -1
-"""Row count recorded for a table that did not exist when the run started."""
+from flows.target_state import ABSENT, table_fingerprint
 
 
 class ResumeError(Exception):
     """The ledger and the target disagree; resuming could lose or double rows."""
-
-
-def table_fingerprint(target: SqlTarget, table: str) -> Fingerprint:
-    with target.engine.connect() as conn:
-        if not target.has_table(conn, table):
-            return Fingerprint(ABSENT, 0)
-        return fingerprint(target.scan(conn, table))
 
 
 def record_start(prepared: Prepared, run_id: str) -> None:
@@ -71,12 +61,25 @@ def prepare_replace(prepared: Prepared, run_id: str, job: TableJob) -> int:
     return saved
 
 
+STREAM = "__stream"
+"""Key of a `more_sources` batch's position: {STREAM: i, "at": the stream's own value}.
+The first stream's positions are stored as the source gives them."""
+
+
+def stream_position(stream: int, position: Position) -> Position:
+    if stream == 0:
+        return position
+    return Position(rows=position.rows, value={STREAM: stream, "at": position.value})
+
+
 @dataclass(frozen=True)
 class Continuation:
-    """Where a table's load goes on: after this source position, with this batch number."""
+    """Where a table's load goes on: in stream `stream` (0 is `source:`, i the i-th of
+    `more_sources`), after this position of it, with this batch number."""
 
     after: Position | None
     next_batch: int
+    stream: int = 0
 
 
 def continuation(prepared: Prepared, run_id: str, table: str) -> Continuation:
@@ -84,6 +87,10 @@ def continuation(prepared: Prepared, run_id: str, table: str) -> Continuation:
     if not batches:
         return Continuation(None, 0)
     last = max(batches, key=lambda b: b.batch_no)
+    value = last.end.value
+    if isinstance(value, dict) and STREAM in value:
+        inner = Position(rows=last.end.rows, value=value.get("at"))
+        return Continuation(inner, last.batch_no + 1, int(value[STREAM]))
     return Continuation(last.end, last.batch_no + 1)
 
 
@@ -110,7 +117,8 @@ def summarise(
     prepared: Prepared, run_id: str, job: TableJob, seconds: float, warnings: list[str]
 ) -> TableSummary:
     """The table's counts as the ledger holds them: right after a resume too."""
-    summary = TableSummary(table=job.table, source=job.source.describe(job.stream))
+    source = " then ".join(j.source.describe(j.stream) for j in job.streams)
+    summary = TableSummary(table=job.table, source=source)
     for b in prepared.ledger.batches_of(run_id, job.table):
         if b.batch_no < 0 or b.state != "committed":
             continue

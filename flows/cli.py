@@ -36,6 +36,12 @@ ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds ferryman.yaml).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+NoHistoryOpt = Annotated[
+    bool,
+    typer.Option(
+        "--no-history", help="Dry run: keep no entry in ferryman_dry_runs (write nothing)."
+    ),
+]
 
 
 def _fail(message: str, code: int) -> typer.Exit:
@@ -78,16 +84,70 @@ def run(
         int | None, typer.Option("--batch-size", min=1, help="Rows per batch.")
     ] = None,
     json_: JsonOpt = False,
+    dry_run: Annotated[
+        bool,
+        typer.Option(
+            "--dry-run", help="Do everything against the live target, then undo it: `plan`."
+        ),
+    ] = False,
+    no_history: NoHistoryOpt = False,
 ) -> None:
     """Run the migration: every table in dependency order, in checkpointed batches."""
     from flows.migrate import migrate
     from flows.runner import prepare
 
+    if dry_run:
+        _plan(project, table, batch_size, json_, no_history)
+        return
     # Preflight before Prefect starts: a bad spec or an unreachable database is reported
     # in one clean message, and nothing has been written.
     _preflight(lambda: prepare(project, table or None, batch_size, install=False).close())
     state = migrate(str(project), table or None, batch_size, return_state=True)
     _finish_run(state.result(raise_on_failure=False), json_)
+
+
+@app.command(name="plan")
+def plan_cmd(
+    project: ProjectOpt = Path(),
+    table: Annotated[
+        list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", min=1, help="Rows per batch.")
+    ] = None,
+    json_: JsonOpt = False,
+    no_history: NoHistoryOpt = False,
+) -> None:
+    """Dry run: the whole migration against the live target with every write undone.
+
+    Says per table what the real run would insert, update, leave unchanged, delete and
+    quarantine, the DDL it would run, the gates, and proves the target was not touched
+    (fingerprints before and after). Exit 0: the run would succeed; 3: a gate would stop
+    it; 1: it would fail, or the target changed (never expected: report it).
+    """
+    _plan(project, table, batch_size, json_, no_history)
+
+
+def _plan(
+    project: Path, table: list[str] | None, batch_size: int | None, json_: bool, no_history: bool
+) -> None:
+    from flows.dryrun import dry_run
+    from flows.runner import prepare
+
+    _preflight(lambda: prepare(project, table or None, batch_size, install=False).close())
+    state = dry_run(
+        str(project), table or None, batch_size, False if no_history else None, return_state=True
+    )
+    result: Any = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise _fail(_error_text(result), _exit_code(result))
+    from flows.cli_plan import print_plan
+
+    print_plan(out, result, json_)
+    if not result["target_unchanged"]:
+        raise typer.Exit(EXIT_FAILED)
+    code = {"planned": EXIT_OK, "stopped_by_gate": EXIT_GATE}.get(result["state"], EXIT_FAILED)
+    raise typer.Exit(code)
 
 
 @app.command()
@@ -302,6 +362,20 @@ def status(
             f"{r['quarantined']:,}",
         )
     out.print(table)
+    if doc.get("dry_runs"):
+        dry = Table(title="dry runs (newest first; `ferryman plan`)", title_justify="left")
+        dry.add_column("run_id", no_wrap=True, min_width=26)
+        for col in ("state", "started", "tables", "outcome"):
+            dry.add_column(col)
+        for r in doc["dry_runs"]:
+            dry.add_row(
+                r["run_id"],
+                r["state"],
+                str(r["started_at"])[:19],
+                str(len(r["tables"])),
+                r["outcome"] or "",
+            )
+        out.print(dry)
 
 
 def _register_quality_commands() -> None:

@@ -49,6 +49,13 @@ class TableJob:
     batch_size: int
     keymap: SqlKeyMap | None = None
     """The store behind the spec's surrogate keys (the one compile_spec was given)."""
+    more: list[TableJob] = field(default_factory=list)
+    """The jobs of the spec's `more_sources`, loaded after this one into the same table."""
+
+    @property
+    def streams(self) -> list[TableJob]:
+        """This job's stream, then each of `more_sources`, in load order."""
+        return [self, *self.more]
 
     @property
     def table(self) -> str:

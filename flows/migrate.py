@@ -5,6 +5,7 @@ only wires it into Prefect for retries, logs, artifacts and deployments."""
 from __future__ import annotations
 
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from flows.checkpoint import (
     continuation,
     prepare_replace,
     record_start,
+    stream_position,
     summarise,
     verify_committed,
 )
@@ -27,6 +29,7 @@ from flows.gates import quarantine_share as share_gate
 from flows.ledger import LedgerState
 from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
 from flows.locks import TableLocks
+from flows.post_load import check_after_load
 from flows.reconcile import reconcile_run
 from flows.report import RunSummary, TableSummary, publish_artifact, write_report
 from flows.rollback import undo_run
@@ -71,33 +74,58 @@ def load_batch(
 
 @flow(name="migrate-table", persist_result=False, validate_parameters=False)
 def migrate_table(
-    prepared: Prepared, job: TableJob, run_id: str, after: Position | None, first_batch: int
+    prepared: Prepared,
+    job: TableJob,
+    run_id: str,
+    after: Position | None,
+    first_batch: int,
+    first_stream: int = 0,
 ) -> list[str]:
-    """Stream one table through the path, one task run per batch, from `after` on.
+    """Stream one table through the path, one task run per batch, from `after` on (in
+    stream `first_stream`; then the spec's further streams, numbering batches on).
     Returns the warnings of its batches (counts are in the ledger)."""
-    logger = get_run_logger()
     warnings: list[str] = []
-    batches = job.source.read_batches(job.stream, job.batch_size, after=after)
-    for number, batch in enumerate(batches, start=first_batch):
-        outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)  # type: ignore[call-overload]
-        logger.info(
-            "%s batch %d: read %d, loaded %d (inserted %d, updated %d, unchanged %d),"
-            " quarantined %d, filtered %d (%.2fs)",
-            job.table,
-            number,
-            outcome.read,
-            outcome.loaded,
-            outcome.inserted,
-            outcome.updated,
-            outcome.unchanged,
-            outcome.quarantined,
-            outcome.filtered,
-            outcome.seconds,
-        )
-        for w in outcome.warnings:
-            logger.warning("%s batch %d: %s", job.table, number, w)
-        warnings.extend(outcome.warnings[:5])
+    number = first_batch
+    for index, stream_job in enumerate(job.streams):
+        if index < first_stream:
+            continue
+        start = after if index == first_stream else None
+        for batch in stream_job.source.read_batches(
+            stream_job.stream, stream_job.batch_size, after=start
+        ):
+            if index:
+                batch = replace(
+                    batch,
+                    start=stream_position(index, batch.start),
+                    end=stream_position(index, batch.end),
+                )
+            warnings.extend(_load_one(prepared, stream_job, run_id, batch, number))
+            number += 1
     return warnings
+
+
+def _load_one(
+    prepared: Prepared, job: TableJob, run_id: str, batch: Batch, number: int
+) -> list[str]:
+    logger = get_run_logger()
+    outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)  # type: ignore[call-overload]
+    logger.info(
+        "%s batch %d: read %d, loaded %d (inserted %d, updated %d, unchanged %d),"
+        " quarantined %d, filtered %d (%.2fs)",
+        job.table,
+        number,
+        outcome.read,
+        outcome.loaded,
+        outcome.inserted,
+        outcome.updated,
+        outcome.unchanged,
+        outcome.quarantined,
+        outcome.filtered,
+        outcome.seconds,
+    )
+    for w in outcome.warnings:
+        logger.warning("%s batch %d: %s", job.table, number, w)
+    return outcome.warnings[:5]
 
 
 @flow(name="migrate", persist_result=False, validate_parameters=False, log_prints=False)
@@ -127,7 +155,9 @@ def resume(run_id: str, project_dir: str = ".", force: bool = False) -> dict[str
         prepared.close()
 
 
-def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
+def _execute(prepared: Prepared, run_id: str, resuming: bool, publish: bool = True) -> RunSummary:
+    """Load every job; `publish=False` (a dry run) writes no report or artifact and never
+    rolls back after a gate (the caller discards everything anyway)."""
     logger = get_run_logger()
     flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
     plan, ledger = prepared.plan, prepared.ledger
@@ -162,6 +192,7 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
             table_summary = _load_table(prepared, job, run_id, resuming)
             summary.tables.append(table_summary)
             _check_share(table_summary, gates[job.table], summary)
+            check_after_load(prepared, job, table_summary, summary, gates[job.table])
         _reconcile(prepared, run_id, gates, summary)
         summary.state = "succeeded"
     except GateFailed as err:
@@ -182,11 +213,12 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool) -> RunSummary:
     if summary.state == "stopped_by_gate":
         summary.on_gate_failure = action
     ledger.finish_run(run_id, summary.state, summary.to_json(), summary.error)
-    if summary.state == "stopped_by_gate" and action == ROLLBACK:
+    if summary.state == "stopped_by_gate" and action == ROLLBACK and publish:
         _roll_back_after_gate(prepared, run_id, summary)
         ledger.update_summary(run_id, summary.to_json())
-    summary.report_path = str(write_report(prepared.project.reports_dir, summary))
-    publish_artifact(summary)
+    if publish:
+        summary.report_path = str(write_report(prepared.project.reports_dir, summary))
+        publish_artifact(summary)
     if failure is not None:
         # The flow run fails in Prefect too; the CLI reads the summary off the exception.
         raise RunFailed(summary) from failure
@@ -270,6 +302,7 @@ def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) 
             run_id,
             cont.after,  # type: ignore[call-overload]
             cont.next_batch,
+            cont.stream,
         )
         with prepared.target.begin() as conn:
             state.set_table_state(conn, run_id, job.table, "done")

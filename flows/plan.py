@@ -173,19 +173,6 @@ def _check_spec(
             )
         )
     issues.extend(_lookup_issues(project, spec, path, pos))
-    if spec.more_sources:
-        # Refused rather than silently loading only the first stream.
-        issues.append(
-            _at(
-                project,
-                path,
-                pos,
-                ("more_sources",),
-                "`ferryman run` does not load more_sources yet (only the first stream would"
-                " load); remove more_sources, or load the other streams from a second"
-                " project into the same table, until it does",
-            )
-        )
     if spec.mode not in SUPPORTED_MODES:
         issues.append(
             _at(

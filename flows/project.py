@@ -34,6 +34,16 @@ class Defaults(StrictModel):
     batch_size: int = Field(default=5000, gt=0, description="Rows per batch.")
 
 
+class DryRunSettings(StrictModel):
+    """How `ferryman plan` / `ferryman run --dry-run` behaves."""
+
+    history: bool = Field(
+        default=True,
+        description="Keep an entry per dry run in ferryman_dry_runs (the only table a dry"
+        " run writes to); false: write nothing at all to the target.",
+    )
+
+
 class ProjectSpec(StrictModel):
     """The contents of ferryman.yaml."""
 
@@ -47,6 +57,9 @@ class ProjectSpec(StrictModel):
     gates: Gates = Field(
         default_factory=Gates,
         description="Quality gates for every table (a spec's `gates:` overrides them).",
+    )
+    dry_run: DryRunSettings = Field(
+        default_factory=DryRunSettings, description="Dry-run settings (`ferryman plan`)."
     )
     reports: str = Field(default="reports", description="Folder for run reports.")
     specs: str = Field(default="mappings/specs", description="Folder of mapping specs.")

@@ -31,6 +31,8 @@ class TableSummary:
     unchanged: int = 0
     rules: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    post_load: dict[str, Any] = field(default_factory=dict)
+    """The `applies_to: target` expectations' results on the loaded table (flows.post_load)."""
 
     def add(self, o: BatchOutcome) -> None:
         self.read += o.read
@@ -47,6 +49,7 @@ class TableSummary:
         return self.read == self.loaded + self.quarantined + self.filtered
 
     def to_json(self) -> dict[str, Any]:
+        extra = {"post_load": self.post_load} if self.post_load else {}
         return {
             "table": self.table,
             "source": self.source,
@@ -62,6 +65,7 @@ class TableSummary:
             "balanced": self.balanced,
             "quarantine_rules": dict(sorted(self.rules.items())),
             "warnings": self.warnings,
+            **extra,
         }
 
 

@@ -5,23 +5,29 @@ here, before the first write."""
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import exc as sa_exc
 
 from connectors.base import Source
 from connectors.errors import ConnectorError
 from connectors.sql.target import SqlTarget
+from flows.dryrun_history import DryRunHistory
 from flows.keymap import SqlKeyMap
 from flows.ledger import Ledger
 from flows.load import TableJob
-from flows.lookups import SqlLookups, source_connections, sql_source_options
+from flows.lookups import SqlLookups, check_lookups, source_connections, sql_source_options
+from flows.pinned import PinnedEngine
 from flows.plan import Plan, check_columns, load_plan
 from flows.project import Project, load_project
 from flows.tables import existing_columns
 from mappings.compile import compile_spec
+from mappings.loader import check_source_columns
 from mappings.model import MappingSpec
 from mappings.tables import schema_diff
 from mappings.yaml_positions import SpecError, SpecIssue
@@ -70,8 +76,8 @@ def open_target(project: Project) -> SqlTarget:
 
 def open_sources(project: Project, specs: list[MappingSpec]) -> dict[str, Source]:
     sources: dict[str, Source] = {}
-    for spec in specs:
-        name = spec.source.connection
+    for stream in (s for spec in specs for s in spec.stream_specs()):
+        name = stream.source.connection
         if name not in sources:
             kind = project.connection_kind(name)
             sources[name] = kind.build_source(name, project.connection_options(name))
@@ -103,6 +109,8 @@ def check_project(
                     )
                 )
         issues.extend(check_columns(plan, columns))
+        issues.extend(_check_more_sources(project, plan, sources))
+        issues.extend(check_lookups(plan))
         if issues:
             for s in sources.values():
                 s.close()
@@ -110,33 +118,73 @@ def check_project(
     return project, plan, sources
 
 
+def _check_more_sources(
+    project: Project, plan: Plan, sources: dict[str, Source]
+) -> list[SpecIssue]:
+    """The columns each of a spec's `more_sources` reads exist in that stream."""
+    issues: list[SpecIssue] = []
+    for spec in plan.specs:
+        display = project.display(plan.files[spec.target])
+        positions = plan.positions[spec.target]
+        for i, stream in enumerate(spec.stream_specs()[1:], start=1):
+            try:
+                known = sources[stream.source.connection].columns(stream.source.stream)
+            except ConnectorError as err:
+                line, col = positions.value(("more_sources", i - 1))
+                issues.append(
+                    SpecIssue(display, line, col, f"more_sources[{i - 1}]", project.mask(str(err)))
+                )
+                continue
+            issues.extend(check_source_columns(spec, known, display, positions, source=i))
+    return issues
+
+
 def prepare(
     project_dir: Path,
     tables: list[str] | None = None,
     batch_size: int | None = None,
     install: bool = True,
+    pin: bool = False,
+    table_sources: dict[str, Source] | None = None,
 ) -> Prepared:
     """Check the project, connect to the target, and build the jobs. Raises SpecError
     (exit 2), ConnectorError (exit 1) or UsageError (exit 2). With install=False nothing
-    is written (no table created): a preflight."""
-    project, plan, sources = check_project(project_dir, tables)
+    is written (no table created): a preflight. With pin=True everything goes through one
+    connection whose transaction close() rolls back: a dry run (see flows.pinned).
+    `table_sources` (target table -> Source) reads each table from there instead of its
+    spec's connection, which is then neither opened nor checked (a quarantine replay: the
+    caller checks the columns it offers)."""
+    project, plan, sources = check_project(project_dir, tables, table_sources is None)
     target = open_target(project)
+    if pin:
+        target.engine = PinnedEngine(target.engine)  # type: ignore[assignment]
     ledger = Ledger(target.engine, target.schema)
     lookups = SqlLookups(target, _lookup_sources(project, plan.specs))
     keymap = SqlKeyMap(ledger)
     try:
         target.ping()
-        jobs = [
-            TableJob(
-                spec=spec,
-                compiled=compile_spec(spec, lookups=lookups, keys=keymap, base_dir=project.root),
-                source=sources[spec.source.connection],
-                suites=SuiteRunner([plan.suites[n] for n in spec.suites]) if spec.suites else None,
-                batch_size=batch_size or spec.batch_size or project.spec.defaults.batch_size,
-                keymap=keymap,
-            )
-            for spec in plan.specs
-        ]
+        if not pin:
+            settle_dry_runs(target)
+        jobs = []
+        for spec in plan.specs:
+            streams = [
+                TableJob(
+                    spec=stream,
+                    compiled=compile_spec(
+                        stream, lookups=lookups, keys=keymap, base_dir=project.root
+                    ),
+                    source=sources[stream.source.connection]
+                    if table_sources is None
+                    else table_sources[spec.target],
+                    suites=SuiteRunner([plan.suites[n] for n in spec.suites])
+                    if spec.suites
+                    else None,
+                    batch_size=batch_size or spec.batch_size or project.spec.defaults.batch_size,
+                    keymap=keymap,
+                )
+                for stream in (spec.stream_specs() if table_sources is None else [spec])
+            ]
+            jobs.append(replace(streams[0], more=streams[1:]))
         created = _ensure_tables(target, plan, jobs, create=install)
     except BaseException:
         lookups.close()
@@ -207,6 +255,13 @@ def run_for_action(project: Project, target: SqlTarget, run_id: str, action: str
         )
     if run.state in ("rolled_back", "rolling_back", "partially_rolled_back") and action == "resume":
         raise UsageError(f"run {run_id} is {run.state.replace('_', ' ')}; it cannot be resumed")
+    replay = ledger.replay_record(run_id) if action == "resume" else None
+    if replay is not None:
+        raise UsageError(
+            f"run {run_id} replays quarantined rows of run {replay['replay_of']} from"
+            f" {replay['file']}; a replay cannot be resumed. Roll it back (`ferryman rollback"
+            f" {run_id}`) and replay the file again"
+        )
     return run
 
 
@@ -259,7 +314,20 @@ def open_session(project_dir: Path) -> TargetSession:
     target = open_target(project)
     try:
         target.ping()
+        settle_dry_runs(target)
     except BaseException:
         target.close()
         raise
     return TargetSession(project, target, Ledger(target.engine, target.schema))
+
+
+def settle_dry_runs(target: SqlTarget) -> None:
+    """A dry run killed earlier left an entry in ferryman_dry_runs: check the target
+    against it now (its writes died with its transaction) and say what was found."""
+    try:
+        for message in DryRunHistory(target).recover():
+            logging.getLogger("ferryman").warning("%s", message)
+    except ConnectorError:
+        raise
+    except sa_exc.SQLAlchemyError as err:
+        raise target.error(err) from err

@@ -8,10 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from flows.dryrun_history import DryRunHistory
 from flows.ledger import Ledger, RunRecord
 from flows.locks import process_alive
 from flows.project import load_project
-from flows.runner import open_target
+from flows.runner import open_target, settle_dry_runs
 
 
 def _ledger(project_dir: Path) -> tuple[Ledger, Any]:
@@ -24,8 +25,12 @@ def _ledger(project_dir: Path) -> tuple[Ledger, Any]:
 def runs_overview(project_dir: Path, limit: int = 20) -> dict[str, Any]:
     ledger, target = _ledger(project_dir)
     try:
+        settle_dry_runs(target)
         runs = ledger.list_runs(limit) if ledger.exists() else []
-        return {"runs": [_brief(r, ledger) for r in runs]}
+        return {
+            "runs": [_brief(r, ledger) for r in runs],
+            "dry_runs": DryRunHistory(target).entries(limit),
+        }
     finally:
         target.close()
 

@@ -5,6 +5,8 @@ positioned error before anything runs."""
 
 from __future__ import annotations
 
+import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,8 @@ import sqlalchemy as sa
 from flows.migrate import migrate
 from flows.plan import load_plan
 from flows.project import load_project
-from mappings.yaml_positions import SpecError
+from flows.runner import check_project
+from mappings.yaml_positions import SpecError, SpecIssue
 from tests.conftest import Database
 from tests.flows.lookup_project import ACCOUNTS, REGIONS, make_project
 
@@ -106,13 +109,144 @@ def test_a_source_lookup_must_name_a_sql_connection(
     assert issue.path.endswith("lookup.source.connection")
 
 
-def test_more_sources_are_refused_rather_than_silently_left_out(
+# --- `ferryman check`: lookup tables and their columns -------------------------------------
+
+
+def _check(project: Path, tables: list[str] | None = None) -> list[SpecIssue]:
+    """The issues check_project (`ferryman check`, and the start of every run) reports."""
+    try:
+        _, _, sources = check_project(project, tables)
+    except SpecError as err:
+        return err.issues
+    for s in sources.values():
+        s.close()
+    return []
+
+
+def _at(issue: SpecIssue) -> str:
+    """The text of the spec file from the issue's line and column on."""
+    line = Path(issue.file).read_text().splitlines()[issue.line - 1]
+    return line[issue.column - 1 :]
+
+
+def test_check_accepts_lookups_whose_tables_and_columns_exist(
     sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    spec = REGIONS + "more_sources:\n  - {connection: legacy, table: REG}\n"
-    project = make_project(tmp_path, sqlite_db, monkeypatch, {"regions": spec})
-    with pytest.raises(SpecError) as err:
-        load_plan(load_project(project))
-    (issue,) = err.value.issues
-    assert issue.path == "more_sources"
-    assert "does not load more_sources yet" in issue.message
+    project = make_project(
+        tmp_path, sqlite_db, monkeypatch, {"regions": REGIONS, "accounts": ACCOUNTS}
+    )
+    monkeypatch.chdir(project)
+    assert _check(project) == []
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "path", "expected"),
+    [
+        (
+            "table: regions,",
+            "table: regoins,",
+            "lookup.table",
+            "lookup table 'regoins' does not exist in the target (connection 'target')",
+        ),
+        (
+            "key: code, value: region_id",
+            "key: cod, value: region_id",
+            "lookup.key",
+            "lookup key column 'cod' is not a column of the fields of"
+            " mappings/specs/regions.yaml. Did you mean 'code'?",
+        ),
+        (
+            "key: code, value: region_id",
+            "key: code, value: regionid",
+            "lookup.value",
+            "lookup value column 'regionid' is not a column of the fields of"
+            " mappings/specs/regions.yaml. Did you mean 'region_id'?",
+        ),
+        (
+            "table: SEGMENTS}",
+            "table: SEGMENT}",
+            "lookup.source.table",
+            "lookup table 'SEGMENT' does not exist in source connection 'legacy'.",
+        ),
+        (
+            "key: SEGCODE, value: LABEL",
+            "key: SEGCOD, value: LABEL",
+            "lookup.key",
+            "lookup key column 'SEGCOD' is not a column of table 'SEGMENTS' in source"
+            " connection 'legacy'. Did you mean 'SEGCODE'?",
+        ),
+    ],
+    ids=["target-table", "target-key", "target-value", "source-table", "source-key"],
+)
+def test_check_refuses_a_lookup_table_or_column_that_is_not_there(
+    sqlite_db: Database,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    old: str,
+    new: str,
+    path: str,
+    expected: str,
+) -> None:
+    assert old in ACCOUNTS
+    spec = ACCOUNTS.replace(old, new)
+    project = make_project(tmp_path, sqlite_db, monkeypatch, {"regions": REGIONS, "accounts": spec})
+    monkeypatch.chdir(project)
+    (issue,) = _check(project)
+    assert issue.file == "mappings/specs/accounts.yaml"
+    assert issue.path.endswith(path)
+    assert expected in issue.message
+    bad = next(w for w in re.findall(r"\w+", new) if w not in re.findall(r"\w+", old))
+    assert _at(issue).startswith(bad)  # the position is the misspelt name itself
+    if path.endswith("table"):
+        wanted = "regions" if "regoins" in new else "SEGMENTS"
+        assert f"Did you mean {wanted!r}?" in issue.message
+
+
+def test_a_lookup_table_outside_the_run_must_be_in_the_target(
+    any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--table accounts` alone: regions is not loaded by this run, so it must already be
+    in the target; once it is, the lookup's columns are checked against the real table."""
+    project = make_project(
+        tmp_path, any_db, monkeypatch, {"regions": REGIONS, "accounts": ACCOUNTS}
+    )
+    monkeypatch.chdir(project)
+    (issue,) = _check(project, ["accounts"])
+    assert issue.path.endswith("lookup.table")
+    assert "lookup table 'regions' does not exist in the target" in issue.message
+    assert "no spec of this run loads it" in issue.message
+    with any_db.engine.begin() as conn:
+        conn.execute(sa.text("CREATE TABLE regions (region_id BIGINT, code VARCHAR(4))"))
+    assert _check(project, ["accounts"]) == []
+    with any_db.engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE regions"))
+        conn.execute(sa.text("CREATE TABLE regions (region_key BIGINT, code VARCHAR(4))"))
+    (issue,) = _check(project, ["accounts"])
+    assert issue.path.endswith("lookup.value")
+    assert (
+        "lookup value column 'region_id' is not a column of table 'regions' in the target"
+        in issue.message
+    )
+    assert "Did you mean 'region_key'?" in issue.message
+
+
+def test_an_unreachable_target_is_one_issue_with_its_password_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    url = f"postgresql://ferry:s3cr3t-pw@127.0.0.1:{port}/none"
+    db = Database("postgres", url, sa.create_engine("sqlite://"))
+    twice = ACCOUNTS + (
+        "  again:\n    from: REG\n"
+        "    transform: [{lookup: {table: regions, key: code, value: name}}]\n"
+        "    type: string(40)\n"
+    )
+    project = make_project(tmp_path, db, monkeypatch, {"accounts": twice})
+    monkeypatch.chdir(project)
+    (issue,) = _check(project)
+    assert issue.path.endswith("lookup.table")
+    assert issue.message.startswith("cannot check the lookup table: cannot use connection")
+    assert "s3cr3t-pw" not in issue.message
+    assert "***" in issue.message

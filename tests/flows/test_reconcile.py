@@ -5,6 +5,7 @@ commands as a user runs them: exit code 3, `reconcile`, `quarantine list|export`
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pandas as pd
@@ -91,6 +92,30 @@ def test_a_key_upserted_twice_by_one_run_is_not_drift(
     assert _reconcile(project, summary["run_id"]) == {
         "items": ["items item_id=1: differs from what the run wrote"]
     }
+
+
+def test_an_earlier_run_superseded_by_a_later_one_checks_its_accounting_only(
+    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    project = make_project(tmp_path, sqlite_db, monkeypatch, mode="upsert")
+    first = migrate(str(project))
+    with sqlite3.connect(tmp_path / "legacy.db") as conn:  # the source changes row 5
+        conn.execute("UPDATE SRC SET AMT = '55.00' WHERE ID = 5")
+    second = migrate(str(project))
+    assert second["tables"]["items"]["updated"] == 1
+    assert _reconcile(project, second["run_id"]) == {"items": []}
+    session = open_session(project)
+    try:
+        run = session.ledger.get_run(first["run_id"])
+        assert run is not None
+        (rec,) = reconcile_run(session, run)
+    finally:
+        session.close()
+    # Row 5 no longer holds what the first run wrote, rightly: that is not drift.
+    assert rec.superseded_by == [second["run_id"]]
+    assert rec.drift() == []
+    assert rec.note is not None
+    assert f"ferryman reconcile {second['run_id']}" in rec.note
 
 
 def test_cli_gate_exit_code_quarantine_and_reconcile(
