@@ -46,7 +46,10 @@ bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of 
 	$(PY) -m bench.journal
 	$(PY) -m bench.mapping
 	$(PY) -m bench.csv_read
+	$(PY) -m bench.connectors
 	$(PY) -m bench.validation
+	$(PY) -m bench.pg_load
+	$(PY) -m bench.dry_run
 
 lock: ## refresh constraints.txt from a clean install (commit the result)
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv

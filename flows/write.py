@@ -3,11 +3,14 @@
 `insert` and `replace` insert every row (keys already in the table were quarantined
 before). `upsert` inserts new keys, updates rows whose values differ (keeping their
 before-image), and leaves identical rows alone: rerunning the same input changes nothing.
+On PostgreSQL (a unique index on the key) the target does it in one statement from a
+staging table; elsewhere the rows with those keys are fetched and compared by row hash.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
@@ -61,6 +64,31 @@ def _upsert(
     batch_no: int,
     rows: pa.Table,
 ) -> WriteCounts:
+    if target.stages_upserts(conn, table, key):
+        # PostgreSQL: one INSERT ... ON CONFLICT from a staging table, before-images back
+        done = target.upsert(conn, table, key, rows)
+        new, changed, before = done.inserted, done.updated, done.before
+    else:
+        new, changed, before = _upsert_by_comparison(conn, target, table, key, rows)
+    if new:
+        inserted = rows.take(pa.array(new, pa.int64()))
+        journal.record_inserts(conn, run_id, table, batch_no, 0, key, inserted)
+    if changed:
+        after = rows.take(pa.array(changed, pa.int64()))
+        journal.record_updates(conn, run_id, table, batch_no, 1, key, before, after)
+    return WriteCounts(
+        inserted=len(new),
+        updated=len(changed),
+        unchanged=rows.num_rows - len(new) - len(changed),
+        written=rows.take(pa.array(sorted(new + changed), pa.int64())),
+    )
+
+
+def _upsert_by_comparison(
+    conn: Connection, target: SqlTarget, table: str, key: list[str], rows: pa.Table
+) -> tuple[list[int], list[int], list[dict[str, Any]]]:
+    """Fetch the rows with these keys, compare row hashes, insert the new rows and update
+    the changed ones. Returns the new rows, the changed rows and their before-images."""
     keys = [tuple(r[k] for k in key) for r in rows.select(key).to_pylist()]
     existing = {tuple(r[k] for k in key): r for r in target.fetch_by_keys(conn, table, key, keys)}
     present = [i for i, k in enumerate(keys) if k in existing]
@@ -73,18 +101,6 @@ def _upsert(
         changed = [i for i, d in zip(present, differs.tolist(), strict=True) if d]
     if new:
         target.insert(conn, table, rows.take(pa.array(new, pa.int64())))
-        journal.record_inserts(
-            conn, run_id, table, batch_no, 0, key, rows.take(pa.array(new, pa.int64()))
-        )
     if changed:
-        after = rows.take(pa.array(changed, pa.int64()))
-        target.update_rows(conn, table, key, after.to_pylist())
-        journal.record_updates(
-            conn, run_id, table, batch_no, 1, key, [existing[keys[i]] for i in changed], after
-        )
-    return WriteCounts(
-        inserted=len(new),
-        updated=len(changed),
-        unchanged=len(present) - len(changed),
-        written=rows.take(pa.array(sorted(new + changed), pa.int64())),
-    )
+        target.update_rows(conn, table, key, rows.take(pa.array(changed, pa.int64())).to_pylist())
+    return new, changed, [existing[keys[i]] for i in changed]

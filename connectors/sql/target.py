@@ -1,28 +1,31 @@
 """Write batches into SQLite, PostgreSQL or MariaDB, inside a transaction the caller owns.
 
-PostgreSQL takes the COPY fast path (psycopg 3 `copy.write_row`, inside the same
-transaction); the others take multi-row parameterised INSERTs chunked below the driver's
-bind-parameter limit.
+PostgreSQL takes COPY inside the same transaction: binary COPY built column by column from
+Arrow (`connectors.sql.pgcopy`), text CSV written by pyarrow for a column binary cannot
+carry exactly, row by row only as a last resort. Its upserts go through a temporary
+staging table and one `INSERT ... ON CONFLICT` that also hands back the before-images.
+The others take multi-row parameterised INSERTs chunked below the bind-parameter limit.
 """
 
 from __future__ import annotations
 
-import io
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.csv as pacsv
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from connectors.base import TableSchema, Target, TargetCapabilities
+from connectors.errors import ConnectorError
+from connectors.sql import mysqlload, pgcopy
 from connectors.sql.engine import create_engine, describe_url, translate_error
 from connectors.sql.options import SqlOptions
-from connectors.sql.types import adapt_reflected, same_kind, sql_type
+from connectors.sql.types import JsonText, adapt_reflected, same_kind, sql_type
 
 _CAPABILITIES = {
     "postgresql": TargetCapabilities(
@@ -60,6 +63,21 @@ _GENERIC = TargetCapabilities(
 )
 
 
+@dataclass(frozen=True)
+class Upserted:
+    """What an upsert did, by row of its input: the rows it inserted, the rows it updated
+    (ascending) with the before-image of each (every column of the table), in that order.
+    Rows in neither list were identical to the table's and were left alone."""
+
+    inserted: list[int]
+    updated: list[int]
+    before: list[dict[str, Any]]
+
+
+_ROW = "ferryman$row"  # the row-number column of the upsert staging table
+_STAGE = "ferryman_upsert_stage"
+
+
 class SqlTarget(Target):
     """A SQL database as a target."""
 
@@ -69,10 +87,15 @@ class SqlTarget(Target):
         self.name = name
         self._url = options.url.get_secret_value()
         self.schema = options.schema_
-        self.engine = create_engine(self._url, self.schema)
+        self.engine = create_engine(self._url, self.schema, transactional=True)
         self.dialect = self.engine.dialect.name
         self.capabilities = _CAPABILITIES.get(self.dialect, _GENERIC)
         self._tables: dict[str, sa.Table] = {}
+        self._pg_columns: dict[str, dict[str, tuple[int, bool]]] = {}
+        self._pg_unique: dict[str, list[frozenset[str]]] = {}
+        self._load_data: bool | None = None  # MariaDB: may this target use LOAD DATA?
+        if self.dialect == "mysql":
+            mysqlload.local_files_on_demand(self.engine)
 
     def describe(self) -> str:
         return f"{self.name} ({describe_url(self._url)})"
@@ -129,8 +152,16 @@ class SqlTarget(Target):
 
     def _create(self, conn: Connection, schema: TableSchema) -> None:
         md = sa.MetaData()
+        # autoincrement=False: ferryman writes every key itself. Left to SQLAlchemy, a
+        # one-column integer key would become AUTO_INCREMENT on MariaDB (a key of 0 is
+        # then replaced by the next number) and a serial with a sequence on PostgreSQL.
         cols = [
-            sa.Column(c.name, sql_type(c), nullable=c.nullable and c.name not in schema.primary_key)
+            sa.Column(
+                c.name,
+                sql_type(c),
+                nullable=c.nullable and c.name not in schema.primary_key,
+                autoincrement=False,
+            )
             for c in schema.columns
         ]
         constraints: list[Any] = []
@@ -138,50 +169,185 @@ class SqlTarget(Target):
             constraints.append(sa.PrimaryKeyConstraint(*schema.primary_key))
         table = sa.Table(schema.name, md, *cols, *constraints, schema=self.schema)
         table.create(conn)
+        self._forget(schema.name)
         self._tables[schema.name] = table
+
+    def _forget(self, name: str) -> None:
+        """Drop what is cached about a table (created, dropped or replaced)."""
+        self._tables.pop(name, None)
+        self._pg_columns.pop(name, None)
+        self._pg_unique.pop(name, None)
 
     # --- rows -----------------------------------------------------------------------------
 
     def insert(self, conn: Connection, table: str, data: pa.Table) -> int:
+        """Insert every row of `data` inside the caller's transaction: COPY on PostgreSQL,
+        LOAD DATA LOCAL on MariaDB/MySQL when the server allows it, else executemany."""
         if data.num_rows == 0:
             return 0
-        if self.dialect == "postgresql":
-            return self._copy(conn, table, data)
-        target = self.table(conn, table)
-        rows = data.to_pylist()
-        per_chunk = max(1, self.capabilities.max_bind_parameters // max(1, data.num_columns) - 1)
-        per_chunk = min(per_chunk, 1000)
-        stmt = sa.insert(target)
-        for i in range(0, len(rows), per_chunk):
-            conn.execute(stmt.values(rows[i : i + per_chunk]))
-        return len(rows)
+        with self._writing(table):
+            if self.dialect == "postgresql":
+                return self._copy(conn, table, data)
+            if self.dialect == "mysql":
+                dbapi = conn.connection.driver_connection
+                if self._may_load_data(conn):
+                    return mysqlload.load(dbapi, table, data)
+                return mysqlload.executemany(dbapi, table, data)
+            conn.execute(sa.insert(self.table(conn, table)), data.to_pylist())
+        return data.num_rows
+
+    @contextmanager
+    def _writing(self, table: str) -> Iterator[None]:
+        """A driver's error while writing `table` as a connector error naming the table
+        (a constraint violation is terminal, a lost connection transient), no secret in
+        it. The bulk paths use the driver's cursor, whose errors SQLAlchemy never sees."""
+        dbapi_error = self.engine.dialect.loaded_dbapi.Error
+        try:
+            yield
+        except ConnectorError:
+            raise
+        except (sa_exc.SQLAlchemyError, dbapi_error) as err:
+            wrapped = err
+            if not isinstance(err, sa_exc.SQLAlchemyError):
+                wrapped = sa_exc.DBAPIError.instance(None, None, err, dbapi_error)
+            error = self.error(wrapped)
+            raise type(error)(f"writing {table}: {error}") from err
+
+    def _may_load_data(self, conn: Connection) -> bool:
+        """Whether the server takes LOAD DATA LOCAL (`local_infile`), asked once."""
+        if self._load_data is None:
+            value = conn.exec_driver_sql("SELECT @@GLOBAL.local_infile").scalar()
+            self._load_data = str(value).upper() in ("1", "ON")
+        return self._load_data
 
     def _copy(self, conn: Connection, table: str, data: pa.Table) -> int:
-        """COPY inside the caller's transaction. Columns pyarrow writes exactly as
-        PostgreSQL's CSV format reads them go as one CSV payload written in C (NULL is an
-        unquoted empty field, '' is quoted); anything else (bytea) row by row."""
-        dbapi = conn.connection.driver_connection
-        assert dbapi is not None
-        cols = ", ".join(_quote_pg(c) for c in data.column_names)
-        qualified = (
-            f"{_quote_pg(self.schema)}.{_quote_pg(table)}" if self.schema else _quote_pg(table)
+        """COPY `data` into `table` inside the caller's transaction.
+
+        Binary COPY when every column has an exact binary encoding for its column's type
+        (no text is parsed on either side); else one CSV payload written by pyarrow in C,
+        when every column's CSV text is read back by PostgreSQL as the same value (NULL is
+        an unquoted empty field, '' is quoted); else (a connection whose client encoding
+        is not UTF-8) row by row through psycopg's own adaptation."""
+        columns = self._pg_column_types(conn, table)
+        oids = [columns[c][0] for c in data.column_names]
+        return pgcopy.copy_to(conn, self._qualified(table), data, oids)
+
+    def _qualified(self, table: str) -> str:
+        if self.schema:
+            return f"{_quote_pg(self.schema)}.{_quote_pg(table)}"
+        return _quote_pg(table)
+
+    def _pg_column_types(self, conn: Connection, table: str) -> dict[str, tuple[int, bool]]:
+        """Column name -> (type OID, NOT NULL) of a PostgreSQL table, cached."""
+        if table not in self._pg_columns:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT attname, atttypid::int, attnotnull FROM pg_attribute"
+                    " WHERE attrelid = CAST(:t AS regclass) AND attnum > 0"
+                    " AND NOT attisdropped ORDER BY attnum"
+                ),
+                {"t": self._qualified(table)},
+            )
+            self._pg_columns[table] = {r[0]: (int(r[1]), bool(r[2])) for r in rows}
+        return self._pg_columns[table]
+
+    # --- upsert (PostgreSQL: staging table + INSERT ... ON CONFLICT) ---------------------
+
+    def stages_upserts(self, conn: Connection, table: str, key: Sequence[str]) -> bool:
+        """Whether `upsert` can write to `table` on `key`: PostgreSQL, a unique index on
+        exactly the key columns (what ON CONFLICT needs), none of them nullable."""
+        if self.dialect != "postgresql" or not key:
+            return False
+        columns = self._pg_column_types(conn, table)
+        if _ROW in columns or not all(k in columns and columns[k][1] for k in key):
+            return False
+        if table not in self._pg_unique:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT array_agg(a.attname::text) FROM pg_index i JOIN pg_attribute a"
+                    " ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey)"
+                    " WHERE i.indrelid = CAST(:t AS regclass) AND i.indisunique"
+                    " AND i.indimmediate AND i.indpred IS NULL AND i.indexprs IS NULL"
+                    " GROUP BY i.indexrelid"
+                ),
+                {"t": self._qualified(table)},
+            )
+            self._pg_unique[table] = [frozenset(r[0]) for r in rows]
+        return frozenset(key) in self._pg_unique[table]
+
+    def upsert(self, conn: Connection, table: str, key: Sequence[str], rows: pa.Table) -> Upserted:
+        """Insert new keys, update rows whose values differ, leave identical rows alone, in
+        one statement, and hand back which rows did what with the before-images of the
+        updated ones (read with the statement's own snapshot: the rows as they were just
+        before it). Keys must be unique within `rows`. Needs `stages_upserts`."""
+        if rows.num_rows == 0:
+            return Upserted([], [], [])
+        target = self.table(conn, table)
+        stage = f"pg_temp.{_quote_pg(_STAGE)}"
+        names = rows.column_names
+        cols = ", ".join(_quote_pg(c) for c in names)
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {_quote_pg(_STAGE)} ON COMMIT DROP AS SELECT {cols},"
+            f" 0::integer AS {_quote_pg(_ROW)} FROM {self._qualified(table)} WITH NO DATA"
         )
-        with dbapi.cursor() as cur:
-            if all(_csv_exact(f.type) for f in data.schema):
-                payload = io.BytesIO()
-                pacsv.write_csv(
-                    data,
-                    payload,
-                    pacsv.WriteOptions(include_header=False, quoting_style="needed"),
-                )
-                with cur.copy(f"COPY {qualified} ({cols}) FROM STDIN (FORMAT csv)") as copy:
-                    copy.write(payload.getbuffer())
-                return data.num_rows
-            columns = [data.column(i).to_pylist() for i in range(data.num_columns)]
-            with cur.copy(f"COPY {qualified} ({cols}) FROM STDIN") as copy:
-                for row in zip(*columns, strict=True):
-                    copy.write_row(row)
-        return data.num_rows
+        numbered = rows.append_column(_ROW, pa.array(range(rows.num_rows), pa.int32()))
+        columns = self._pg_column_types(conn, table)
+        with self._writing(table):
+            oids = [columns[c][0] for c in names] + [pgcopy.INT4]
+            pgcopy.copy_to(conn, stage, numbered, oids)
+            result = conn.execute(self._upsert_statement(target, stage, list(key), names)).all()
+        conn.exec_driver_sql(f"DROP TABLE {stage}")
+        inserted, updated, before = [], [], []
+        all_columns = [c.name for c in target.columns]
+        for r in result:
+            if r[1]:
+                updated.append(int(r[0]))
+                before.append(dict(zip(all_columns, r[2:], strict=True)))
+            else:
+                inserted.append(int(r[0]))
+        return Upserted(inserted, updated, before)
+
+    def _upsert_statement(
+        self, target: sa.Table, stage: str, key: list[str], names: Sequence[str]
+    ) -> Any:
+        """WITH up AS (INSERT ... ON CONFLICT DO UPDATE ... WHERE the row differs RETURNING
+        the key) SELECT row number, whether the key existed, the old row: the main query
+        reads the table with the statement's snapshot, so `o` is the row before `up`."""
+        q = _quote_pg
+        table = self._qualified(target.name)
+        cols = ", ".join(q(c) for c in names)
+        values = [c for c in names if c not in key]
+        on = " AND ".join(f"{{a}}.{q(k)} = {{b}}.{q(k)}" for k in key)
+        if values:
+            action = (
+                "DO UPDATE SET "
+                + ", ".join(f"{q(c)} = EXCLUDED.{q(c)}" for c in values)
+                + f" WHERE ({', '.join('t.' + q(c) for c in values)}) IS DISTINCT FROM"
+                f" ({', '.join('EXCLUDED.' + q(c) for c in values)})"
+            )
+        else:
+            action = "DO NOTHING"
+        # jsonb as text: psycopg would parse it into floats (2.50 -> 2.5), and the
+        # before-image must restore the exact value.
+        old = ", ".join(
+            f"CAST(o.{q(c.name)} AS TEXT)" if isinstance(c.type, JsonText) else f"o.{q(c.name)}"
+            for c in target.columns
+        )
+        sql = (
+            f"WITH up AS (INSERT INTO {table} AS t ({cols}) SELECT {cols} FROM {stage}"
+            f" ON CONFLICT ({', '.join(q(k) for k in key)}) {action}"
+            f" RETURNING {', '.join('t.' + q(k) for k in key)})"
+            f" SELECT s.{q(_ROW)}, o.{q(key[0])} IS NOT NULL, {old}"
+            f" FROM up JOIN {stage} AS s ON {on.format(a='s', b='up')}"
+            f" LEFT JOIN {table} AS o ON {on.format(a='o', b='up')}"
+            f" ORDER BY 1"
+        )
+        typed: list[sa.ColumnClause[Any]] = [
+            sa.column(_ROW, sa.Integer()),
+            sa.column("ferryman$existed", sa.Boolean()),
+        ]
+        typed += [sa.column(c.name, c.type) for c in target.columns]
+        return sa.text(sql).columns(*typed)
 
     def existing_keys(
         self, conn: Connection, table: str, columns: Sequence[str], keys: pa.Table
@@ -190,13 +356,7 @@ class SqlTarget(Target):
         cols = [target.c[c] for c in columns]
         values = list(zip(*[keys.column(c).to_pylist() for c in columns], strict=True))
         found: list[tuple[Any, ...]] = []
-        chunk = max(1, min(1000, self.capabilities.max_bind_parameters // len(cols) - 1))
-        for i in range(0, len(values), chunk):
-            part = values[i : i + chunk]
-            if len(cols) == 1:
-                cond = cols[0].in_([v[0] for v in part])
-            else:
-                cond = sa.tuple_(*cols).in_(part)
+        for cond in self._key_conditions(target, columns, values):
             found.extend(tuple(r) for r in conn.execute(sa.select(*cols).where(cond)))
         arrays = [
             pa.array([f[i] for f in found], type=keys.schema.field(c).type)
@@ -227,10 +387,27 @@ class SqlTarget(Target):
         """Whole rows (every column of the table) whose key is in `keys`."""
         target = self.table(conn, table)
         out: list[dict[str, Any]] = []
-        for part in self._chunks(keys, len(columns)):
-            query = sa.select(target).where(self._key_condition(target, columns, part))
-            out.extend(dict(r._mapping) for r in conn.execute(query))
+        names = [c.name for c in target.columns]
+        for cond in self._key_conditions(target, columns, keys):
+            rows = conn.execute(sa.select(target).where(cond)).all()  # one fetch, not per row
+            out.extend(dict(zip(names, r, strict=True)) for r in rows)
         return out
+
+    def _key_conditions(
+        self, target: sa.Table, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
+    ) -> Iterator[Any]:
+        """WHERE conditions that together match `keys`: on PostgreSQL with a one-column
+        key, one `= ANY(array)` (one statement, one parameter); else IN lists, chunked
+        below the bind-parameter limit."""
+        if not keys:
+            return
+        if self.dialect == "postgresql" and len(columns) == 1:
+            col = target.c[columns[0]]
+            values = sa.bindparam("keys", [k[0] for k in keys], type_=postgresql.ARRAY(col.type))
+            yield col == sa.any_(values)
+            return
+        for part in self._chunks(keys, len(columns)):
+            yield self._key_condition(target, columns, part)
 
     def update_rows(
         self, conn: Connection, table: str, columns: Sequence[str], rows: Sequence[dict[str, Any]]
@@ -255,15 +432,9 @@ class SqlTarget(Target):
         self, conn: Connection, table: str, columns: Sequence[str], keys: Sequence[tuple[Any, ...]]
     ) -> int:
         target = self.table(conn, table)
-        if self.dialect == "postgresql" and len(columns) == 1 and keys:
-            # One statement with an array parameter instead of thousands of bound values.
-            col = target.c[columns[0]]
-            values = sa.bindparam("keys", [k[0] for k in keys], type_=postgresql.ARRAY(col.type))
-            res = conn.execute(sa.delete(target).where(col == sa.any_(values)))
-            return res.rowcount or 0
         deleted = 0
-        for part in self._chunks(keys, len(columns)):
-            res = conn.execute(sa.delete(target).where(self._key_condition(target, columns, part)))
+        for cond in self._key_conditions(target, columns, keys):
+            res = conn.execute(sa.delete(target).where(cond))
             deleted += res.rowcount or 0
         return deleted
 
@@ -279,7 +450,7 @@ class SqlTarget(Target):
 
     def drop_table(self, conn: Connection, table: str) -> None:
         self.table(conn, table).drop(conn)
-        self._tables.pop(table, None)
+        self._forget(table)
 
     def delete_all(self, conn: Connection, table: str) -> int:
         res = conn.execute(sa.delete(self.table(conn, table)))
@@ -309,7 +480,8 @@ class SqlTarget(Target):
         while True:
             query = sa.select(target).order_by(*pk).limit(chunk)
             if last is not None:
-                query = query.where(sa.tuple_(*pk) > sa.tuple_(*last))
+                # typed binds: PostgreSQL has no uuid > varchar
+                query = query.where(sa.tuple_(*pk) > sa.tuple_(*last, types=[c.type for c in pk]))
             page: list[tuple[Any, ...]] = [tuple(r) for r in conn.execute(query)]
             if not page:
                 return
@@ -327,21 +499,6 @@ class SqlTarget(Target):
         return int(conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one())
 
 
-def _csv_exact(t: pa.DataType) -> bool:
-    """Types whose pyarrow CSV text PostgreSQL parses back to the same value."""
-    return bool(
-        pa.types.is_integer(t)
-        or pa.types.is_floating(t)
-        or pa.types.is_boolean(t)
-        or pa.types.is_decimal(t)
-        or pa.types.is_date(t)
-        or pa.types.is_timestamp(t)
-        or pa.types.is_time(t)
-        or pa.types.is_string(t)
-        or pa.types.is_large_string(t)
-    )
-
-
 def _quote_pg(name: str | None) -> str:
     assert name is not None
-    return '"' + name.replace('"', '""') + '"'
+    return pgcopy.quote(name)
