@@ -31,6 +31,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex, CreateTable, DDLElement
 
+from connectors.sql.engine import sqlite_transactions
 from flows.ledger import PREFIX
 
 _DDL_TEXT = re.compile(r"^\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
@@ -53,7 +54,7 @@ class PinnedEngine:
         """Whether the run would create ferryman's control tables."""
         engine.dispose()  # connections made before pinning would not have the hooks below
         if engine.dialect.name == "sqlite":
-            _sqlite(engine)
+            sqlite_transactions(engine)
         self.conn = engine.connect()
         self._shadow = engine.dialect.name in ("mysql", "mariadb")
         event.listen(self.conn, "before_execute", self._before_execute, retval=True)
@@ -116,16 +117,3 @@ class PinnedEngine:
         shadow = CreateTable(element.element, include_foreign_key_constraints=[])
         create = str(shadow.compile(dialect=conn.dialect)).strip()
         return sa.text(re.sub(r"^CREATE\s+TABLE", "CREATE TEMPORARY TABLE", create))
-
-
-def _sqlite(engine: Engine) -> None:
-    """Let SQLite's own transactions (with DDL and SAVEPOINTs) do the work: pysqlite would
-    otherwise run CREATE TABLE outside any transaction. SQLAlchemy's documented recipe."""
-
-    @event.listens_for(engine, "connect")
-    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
-        dbapi_connection.isolation_level = None
-
-    @event.listens_for(engine, "begin")
-    def _begin(conn: Connection) -> None:
-        conn.exec_driver_sql("BEGIN")

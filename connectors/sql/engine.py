@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 
@@ -37,8 +39,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, schema: str | None = None) -> Engine:
-    """An engine with ferryman's defaults; connecting happens lazily."""
+def create_engine(url: str, schema: str | None = None, transactional: bool = False) -> Engine:
+    """An engine with ferryman's defaults; connecting happens lazily. `transactional`
+    (targets): on SQLite, CREATE TABLE and SAVEPOINTs run inside the transaction too."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     dialect = make_url(url).get_backend_name()
@@ -46,7 +49,30 @@ def create_engine(url: str, schema: str | None = None) -> Engine:
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     if dialect == "sqlite":
         kwargs.pop("pool_pre_ping")
-    return sa.create_engine(url, **kwargs)
+    engine = sa.create_engine(url, **kwargs)
+    if dialect == "sqlite" and transactional:
+        sqlite_transactions(engine)
+    return engine
+
+
+_SQLITE_TRANSACTIONAL: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def sqlite_transactions(engine: Engine) -> None:
+    """Let SQLite's own transactions (with DDL and SAVEPOINTs) do the work: pysqlite would
+    otherwise run CREATE TABLE outside any transaction. SQLAlchemy's documented recipe;
+    applied once per engine."""
+    if engine in _SQLITE_TRANSACTIONAL:
+        return
+    _SQLITE_TRANSACTIONAL.add(engine)
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN")
 
 
 def describe_url(url: str) -> str:

@@ -170,14 +170,6 @@ def test_a_table_keyed_by_uuid_is_scanned_page_by_page(
     any_db: Database, request: pytest.FixtureRequest
 ) -> None:
     """Table fingerprints (run start, after a rollback) read every row by key pages."""
-    if any_db.backend == "postgres":
-        request.applymarker(
-            pytest.mark.xfail(
-                strict=True,
-                reason="SqlTarget.scan binds the last key of a page as VARCHAR and PostgreSQL"
-                " has no uuid > varchar: needs sa.tuple_(*last, types=[c.type for c in pk])",
-            )
-        )
     schema, rows = _mapped()
     target = _target(any_db)
     with target.begin() as conn:

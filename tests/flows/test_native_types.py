@@ -18,19 +18,6 @@ from tests.conftest import Database
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
-STAGED_UPSERT_BEFORE_IMAGES = pytest.mark.xfail(
-    strict=True,
-    reason="SqlTarget._upsert_statement reads the before-images with `o.*`, which psycopg"
-    " parses from jsonb into Python floats (2.50 -> 2.5): select a JsonText column as"
-    " CAST(o.col AS TEXT) instead, and its type reads it back exactly",
-)
-
-
-def _xfail_on_postgres(db: Database, request: pytest.FixtureRequest) -> None:
-    if db.backend == "postgres":
-        request.applymarker(STAGED_UPSERT_BEFORE_IMAGES)
-
-
 SPEC = """
 target: things
 source: {connection: legacy, table: SRC}
@@ -98,7 +85,6 @@ def test_native_types_rerun_and_rollback_of_an_upsert(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    _xfail_on_postgres(any_db, request)
     project = _project(tmp_path, any_db, monkeypatch)
     _source(tmp_path, ROWS)
     first = migrate(str(project))
@@ -132,7 +118,6 @@ def test_rollback_restores_json_someone_else_spelt_their_way(
 ) -> None:
     """A row changed outside ferryman after its load (JSON with spaces and trailing zeros)
     is updated by the next run; rolling that run back gives the engine its exact value."""
-    _xfail_on_postgres(any_db, request)
     project = _project(tmp_path, any_db, monkeypatch)
     _source(tmp_path, ROWS)
     migrate(str(project))

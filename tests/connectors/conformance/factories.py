@@ -348,8 +348,8 @@ class TargetFactory:
     the engine has passwords."""
     known_gaps: dict[str, str] | None = None
     """Test name -> why this target does not meet that part of the contract yet. The test
-    then runs as an xfail; once the gap is closed it shows as XPASS in the summary: delete
-    the entry. (Not strict: target.py is being changed while the suite is written.)"""
+    then runs as a strict xfail: once the gap is closed the test fails as XPASS, and the
+    entry must go."""
 
 
 def _db_options(fixture: str) -> Callable[[Any, Path], dict[str, Any]]:
@@ -359,48 +359,22 @@ def _db_options(fixture: str) -> Callable[[Any, Path], dict[str, Any]]:
     return options
 
 
-_RAW_DRIVER_ERRORS = (
-    "SqlTarget passes a constraint violation on as the driver's exception (SQLAlchemy's"
-    " IntegrityError; a psycopg error from PostgreSQL's COPY) instead of a ConnectorError"
-    " (connectors/errors.py: each connector maps its driver's exceptions)"
-)
-
-_SQLITE_DDL = (
-    "SqlTarget claims transactional_ddl on SQLite, but its engine leaves pysqlite's own"
-    " transaction handling on, which runs CREATE TABLE outside the transaction (only the"
-    " dry run's PinnedEngine switches it off, flows/pinned.py)"
-)
-_MARIADB_DOUBLE = (
-    "SqlTarget reads a reflected MariaDB DOUBLE as Decimal with scale 10 (SQLAlchemy's"
-    " mysql.DOUBLE asdecimal default): 1e-300 comes back as 0 and 0.1 as"
-    " Decimal('0.1000000000'), so before-images and fingerprints of float columns drift"
-)
-
 TARGET_FACTORIES: dict[str, list[TargetFactory]] = {
     "sql": [
         TargetFactory(
             "sqlite",
             _db_options("sqlite_db"),
             {"url": "sqlite:////nonexistent-ferryman-dir/sub/target.db"},
-            {
-                "test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS,
-                "test_create_table_is_undone_where_the_capabilities_say_so": _SQLITE_DDL,
-            },
         ),
         TargetFactory(
             "postgres",
             _db_options("postgres_db"),
             {"url": f"postgresql://ferry:{SECRET}@127.0.0.1:1/nowhere"},
-            {"test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS},
         ),
         TargetFactory(
             "mariadb",
             _db_options("mariadb_db"),
             {"url": f"mysql://ferry:{SECRET}@127.0.0.1:1/nowhere"},
-            {
-                "test_constraint_violation_is_a_connector_error": _RAW_DRIVER_ERRORS,
-                "test_floats_round_trip_through_reflection": _MARIADB_DOUBLE,
-            },
         ),
     ],
 }

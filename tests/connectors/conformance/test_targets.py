@@ -62,7 +62,7 @@ def case(request: pytest.FixtureRequest) -> tuple[str, TargetFactory]:
     kind, factory = request.param
     gap = (factory.known_gaps or {}).get(request.node.originalname)
     if gap:
-        request.node.add_marker(pytest.mark.xfail(reason=f"known gap: {gap}", strict=False))
+        request.node.add_marker(pytest.mark.xfail(reason=f"known gap: {gap}", strict=True))
     return kind, factory
 
 
