@@ -36,6 +36,10 @@ ProjectOpt = Annotated[
     Path, typer.Option("--project", "-p", help="Project folder (holds ferryman.yaml).")
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+TableOpt = Annotated[
+    list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
+]
+BatchSizeOpt = Annotated[int | None, typer.Option("--batch-size", min=1, help="Rows per batch.")]
 NoHistoryOpt = Annotated[
     bool,
     typer.Option(
@@ -77,12 +81,8 @@ def check(project: ProjectOpt = Path()) -> None:
 @app.command()
 def run(
     project: ProjectOpt = Path(),
-    table: Annotated[
-        list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Rows per batch.")
-    ] = None,
+    table: TableOpt = None,
+    batch_size: BatchSizeOpt = None,
     json_: JsonOpt = False,
     dry_run: Annotated[
         bool,
@@ -106,25 +106,24 @@ def run(
     _finish_run(state.result(raise_on_failure=False), json_)
 
 
-@app.command(name="plan")
+PLAN_HELP = (
+    "Dry run: the whole migration against the live target with every write undone.\n\n"
+    "Says per table what the real run would insert, update, leave unchanged, delete and"
+    " quarantine, the DDL it would run and the gates, and proves the target was not touched"
+    " (fingerprints before and after).\n\n"
+    "Exit 0: the run would succeed; 3: a gate would stop it; 1: it would fail, or the"
+    " target changed (never expected: report it)."
+)
+
+
+@app.command(name="plan", help=PLAN_HELP)
 def plan_cmd(
     project: ProjectOpt = Path(),
-    table: Annotated[
-        list[str] | None, typer.Option("--table", "-t", help="Only this table (repeatable).")
-    ] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="Rows per batch.")
-    ] = None,
+    table: TableOpt = None,
+    batch_size: BatchSizeOpt = None,
     json_: JsonOpt = False,
     no_history: NoHistoryOpt = False,
 ) -> None:
-    """Dry run: the whole migration against the live target with every write undone.
-
-    Says per table what the real run would insert, update, leave unchanged, delete and
-    quarantine, the DDL it would run, the gates, and proves the target was not touched
-    (fingerprints before and after). Exit 0: the run would succeed; 3: a gate would stop
-    it; 1: it would fail, or the target changed (never expected: report it).
-    """
     _plan(project, table, batch_size, json_, no_history)
 
 

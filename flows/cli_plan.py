@@ -10,6 +10,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from flows.dryrun_report import COUNTS
+
 _SYMBOL = {"insert": "+", "upsert": "~", "replace": "-/+"}
 
 
@@ -29,18 +31,7 @@ def print_plan(out: Console, plan: dict[str, Any], as_json: bool) -> None:
         table.add_row(
             _SYMBOL.get(t["mode"], " "),
             name,
-            *(
-                f"{t[c]:,}"
-                for c in (
-                    "read",
-                    "would_insert",
-                    "would_update",
-                    "unchanged",
-                    "would_delete",
-                    "quarantined",
-                    "filtered",
-                )
-            ),
+            *(f"{t[c]:,}" for c in COUNTS),
         )
     out.print(table)
     _print_tables(out, plan)
@@ -85,8 +76,8 @@ def _print_ddl_and_gates(out: Console, plan: dict[str, Any]) -> None:
         say("DDL the run would execute:")
         for statement in plan["ddl"]:
             say(f"  {statement};")
-    if plan["creates_control_tables"]:
-        say("The run would also create ferryman's control tables (ferryman_*).")
+    if plan["control_tables_created"]:
+        say(f"The run would also create: {', '.join(plan['control_tables_created'])}.")
     for gate in plan["failed_gates"]:
         out.print(f"gate would fail: {gate}", style="red", markup=False, highlight=False)
     if plan["error"] and not plan["failed_gates"]:

@@ -122,7 +122,7 @@ def _dry_execute(
         summary.load_seconds = load_seconds
         _add_details(prepared, run, summary)
         summary.ddl = list(engine.ddl)
-        summary.creates_control_tables = engine.control_ddl
+        summary.control_tables = list(engine.control_tables)
     finally:
         prepared.close()  # rolls the whole dry run back
     return summary

@@ -9,16 +9,15 @@ and records the outcome for `ferryman status`.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import socket
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import mysql
 
 from connectors.sql.target import SqlTarget
+from flows.ledger import _long_text, _now
 from flows.locks import process_alive
 from flows.target_state import (
     HISTORY_TABLE,
@@ -30,14 +29,6 @@ from flows.target_state import (
 )
 
 RUNNING = "running"
-
-
-def _long_text() -> sa.types.TypeEngine[str]:
-    return sa.Text().with_variant(mysql.LONGTEXT(), "mysql", "mariadb")
-
-
-def _now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
 class DryRunHistory:

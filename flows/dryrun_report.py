@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.report import RunSummary, TableSummary
+from flows.report import RunSummary, TableSummary, publish_markdown, write_files
 
 PLANNED = "planned"
 
@@ -95,7 +95,8 @@ class DryRunSummary:
     """Extract, map, validate and load: what the real run would spend."""
     tables: list[TablePlan] = field(default_factory=list)
     ddl: list[str] = field(default_factory=list)
-    creates_control_tables: bool = False
+    control_tables: list[str] = field(default_factory=list)
+    """ferryman's control tables the run would create (missing in the target)."""
     gates: list[dict[str, Any]] = field(default_factory=list)
     watched_tables: list[str] = field(default_factory=list)
     differences: list[str] = field(default_factory=list)
@@ -139,7 +140,7 @@ class DryRunSummary:
             "tables": {t.table: t.to_json() for t in self.tables},
             "totals": self.totals(),
             "ddl": self.ddl,
-            "creates_control_tables": self.creates_control_tables,
+            "control_tables_created": self.control_tables,
             "gates": self.gates,
             "failed_gates": [g["message"] for g in self.gates if not g["passed"]],
             "target_unchanged": self.target_unchanged,
@@ -157,21 +158,10 @@ class DryRunSummary:
 
 
 def write_report(directory: Path, summary: DryRunSummary) -> Path:
-    directory.mkdir(parents=True, exist_ok=True)
-    base = directory / summary.run_id
-    html_path = base.with_suffix(".html")
-    summary.report_path = str(html_path)
-    base.with_suffix(".json").write_text(
-        json.dumps(summary.to_json(), indent=2, ensure_ascii=False, default=str) + "\n",
-        encoding="utf-8",
-    )
-    html_path.write_text(render_html(summary), encoding="utf-8")
-    return html_path
+    return write_files(directory, summary, lambda: render_html(summary))
 
 
-_COLUMNS = (
-    "table",
-    "mode",
+COUNTS = (
     "read",
     "would_insert",
     "would_update",
@@ -179,8 +169,9 @@ _COLUMNS = (
     "would_delete",
     "quarantined",
     "filtered",
-    "batches",
 )
+"""The per-table figures of a plan, in the order reports show them."""
+_COLUMNS = ("table", "mode", *COUNTS, "batches")
 
 
 def table_rows(summary: DryRunSummary) -> list[list[str]]:
@@ -262,10 +253,6 @@ def render_markdown(summary: DryRunSummary) -> str:
 
 
 def publish_artifact(summary: DryRunSummary) -> None:
-    from prefect.artifacts import create_markdown_artifact
-
-    create_markdown_artifact(
-        markdown=render_markdown(summary),
-        key="ferryman-dry-run",
-        description=f"ferryman dry run {summary.run_id}",
+    publish_markdown(
+        render_markdown(summary), "ferryman-dry-run", f"ferryman dry run {summary.run_id}"
     )

@@ -50,8 +50,8 @@ class PinnedEngine:
         self.url = engine.url
         self.ddl: list[str] = []
         """DDL of user tables, as the real run would send it (control tables left out)."""
-        self.control_ddl = False
-        """Whether the run would create ferryman's control tables."""
+        self.control_tables: list[str] = []
+        """ferryman's control tables the run would create (missing in this target)."""
         engine.dispose()  # connections made before pinning would not have the hooks below
         if engine.dialect.name == "sqlite":
             sqlite_transactions(engine)
@@ -107,7 +107,8 @@ class PinnedEngine:
         table = element.element if isinstance(element, CreateTable) else element.element.table
         statement = " ".join(str(element.compile(dialect=conn.dialect)).split())
         if table is not None and table.name.startswith(PREFIX):
-            self.control_ddl = True
+            if isinstance(element, CreateTable):
+                self.control_tables.append(table.name)
         else:
             self.ddl.append(statement)
         if not self._shadow:

@@ -6,9 +6,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from flows.gates import GateResult
 from flows.load import BatchOutcome
@@ -121,17 +122,38 @@ def _now_iso() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")
 
 
-def write_report(directory: Path, summary: RunSummary) -> Path:
-    """Write `<run_id>.json` and `<run_id>.html`; returns the HTML path."""
+class Reportable(Protocol):
+    run_id: str
+    report_path: str | None
+
+    def to_json(self) -> dict[str, Any]: ...
+
+
+def write_files(directory: Path, summary: Reportable, render: Callable[[], str]) -> Path:
+    """Write `<run_id>.json` and `<run_id>.html` (the JSON names the HTML); returns the
+    HTML path."""
     directory.mkdir(parents=True, exist_ok=True)
     base = directory / summary.run_id
     html_path = base.with_suffix(".html")
     summary.report_path = str(html_path)
     base.with_suffix(".json").write_text(
-        json.dumps(summary.to_json(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+        json.dumps(summary.to_json(), indent=2, ensure_ascii=False, default=str) + "\n",
+        encoding="utf-8",
     )
-    html_path.write_text(render_html(summary), encoding="utf-8")
+    html_path.write_text(render(), encoding="utf-8")
     return html_path
+
+
+def publish_markdown(markdown: str, key: str, description: str) -> None:
+    """Publish a Prefect markdown artifact on the current flow run."""
+    from prefect.artifacts import create_markdown_artifact
+
+    create_markdown_artifact(markdown=markdown, key=key, description=description)
+
+
+def write_report(directory: Path, summary: RunSummary) -> Path:
+    """Write `<run_id>.json` and `<run_id>.html`; returns the HTML path."""
+    return write_files(directory, summary, lambda: render_html(summary))
 
 
 _COLUMNS = ("table", "read", "loaded", "quarantined", "filtered", "batches", "seconds")
@@ -224,10 +246,6 @@ def render_markdown(summary: RunSummary) -> str:
 
 def publish_artifact(summary: RunSummary) -> None:
     """Publish the summary as a Prefect markdown artifact on the current flow run."""
-    from prefect.artifacts import create_markdown_artifact
-
-    create_markdown_artifact(
-        markdown=render_markdown(summary),
-        key="ferryman-run-summary",
-        description=f"ferryman run {summary.run_id}",
+    publish_markdown(
+        render_markdown(summary), "ferryman-run-summary", f"ferryman run {summary.run_id}"
     )

@@ -75,7 +75,7 @@ def test_dry_run_over_an_empty_target_matches_the_real_run(
         or sum(items["quarantine_rules"].values()) == 1
     )
     assert any(s.startswith("CREATE TABLE items") for s in plan["ddl"])
-    assert plan["creates_control_tables"] is True
+    assert "ferryman_runs" in plan["control_tables_created"]
     real = migrate(str(project))
     _assert_same_as_real(plan, real)
 
@@ -96,7 +96,7 @@ def test_dry_run_over_a_loaded_target_reports_updates_and_touches_nothing(
     assert (items["would_insert"], items["would_update"], items["unchanged"]) == (1, 2, 5)
     assert items["quarantined"] == 1
     assert plan["ddl"] == []
-    assert plan["creates_control_tables"] is False
+    assert plan["control_tables_created"] == []
     samples = {s["key"]["item_id"]: s["changes"] for s in items["update_samples"]}
     assert samples[3] == {"name": ["three", "THREE"]}
     assert list(samples[5]) == ["amount"]
