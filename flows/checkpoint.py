@@ -17,6 +17,10 @@ from flows.report import TableSummary
 from flows.runner import Prepared
 from flows.target_state import ABSENT, table_fingerprint
 
+EXAMPLE_RULES = 10
+EXAMPLES_PER_RULE = 3
+"""Quarantine examples kept in the run summary: the first rows of the top rules."""
+
 
 class ResumeError(Exception):
     """The ledger and the target disagree; resuming could lose or double rows."""
@@ -137,7 +141,17 @@ def summarise(
             .where((q.c.run_id == run_id) & (q.c.table_name == job.table))
             .group_by(q.c.rule)
         ).all()
-    summary.rules = {r[0]: int(r[1]) for r in rules}
+        summary.rules = {r[0]: int(r[1]) for r in rules}
+        for rule in sorted(summary.rules, key=lambda r: -summary.rules[r])[:EXAMPLE_RULES]:
+            rows = conn.execute(
+                sa.select(q.c.source_position, q.c.column_name, q.c.raw_value, q.c.message)
+                .where((q.c.run_id == run_id) & (q.c.table_name == job.table) & (q.c.rule == rule))
+                .order_by(q.c.id)
+                .limit(EXAMPLES_PER_RULE)
+            ).all()
+            summary.examples[rule] = [
+                {"position": r[0], "column": r[1], "value": r[2], "message": r[3]} for r in rows
+            ]
     summary.seconds = seconds
     summary.warnings = warnings[:20]
     return summary

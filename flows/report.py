@@ -32,6 +32,8 @@ class TableSummary:
     unchanged: int = 0
     rules: dict[str, int] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    examples: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    """Quarantine rule -> its first rows (position, column, value, message)."""
     post_load: dict[str, Any] = field(default_factory=dict)
     """The `applies_to: target` expectations' results on the loaded table (flows.post_load)."""
 
@@ -65,6 +67,7 @@ class TableSummary:
             "seconds": round(self.seconds, 3),
             "balanced": self.balanced,
             "quarantine_rules": dict(sorted(self.rules.items())),
+            "quarantine_examples": self.examples,
             "warnings": self.warnings,
             **extra,
         }
@@ -183,7 +186,8 @@ def render_html(summary: RunSummary) -> str:
         "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in summary_rows(summary)
     )
     rules = "".join(
-        f"<tr><td>{e(t.table)}</td><td>{e(rule)}</td><td>{n}</td></tr>"
+        f"<tr><td>{e(t.table)}</td><td>{e(rule)}</td><td>{n}</td>"
+        f"<td>{_examples_html(t.examples.get(rule, []))}</td></tr>"
         for t in summary.tables
         for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
     )
@@ -198,9 +202,36 @@ td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{t
 <p>Project <b>{e(summary.project)}</b> into {e(summary.target)}: <b>{e(summary.state)}</b>
 in {summary.seconds:.1f}s (started {e(summary.started_at)}).</p>{error}{action}
 <h2>Tables</h2><table><tr>{head}</tr>{body}</table>
-<h2>Quarantine reasons</h2><table><tr><th>table</th><th>rule</th><th>rows</th></tr>{rules}</table>
-{_gates_html(summary)}{_reconciliation_html(summary)}</body></html>
+<h2>Quarantine reasons</h2><table><tr><th>table</th><th>rule</th><th>rows</th>
+<th>examples</th></tr>{rules}</table>
+{_expectations_html(summary)}{_gates_html(summary)}{_reconciliation_html(summary)}</body></html>
 """
+
+
+def _examples_html(examples: list[dict[str, Any]]) -> str:
+    e = html.escape
+    return "<br>".join(f"{e(str(x['position']))}: {e(str(x['message']))}" for x in examples)
+
+
+def _expectations_html(summary: RunSummary) -> str:
+    """Expectation results that quarantine no row: `warn` ones, and those run on the loaded
+    table (row-level failures are in the quarantine reasons above)."""
+    e = html.escape
+    rows = "".join(
+        f"<tr><td>{e(t.table)}</td><td>warn</td><td>{e(w)}</td></tr>"
+        for t in summary.tables
+        for w in t.warnings
+    )
+    rows += "".join(
+        f"<tr><td>{e(t.table)}</td><td>after load</td>"
+        f"<td>{e(json.dumps(t.post_load, default=str))}</td></tr>"
+        for t in summary.tables
+        if t.post_load
+    )
+    if not rows:
+        rows = "<tr><td colspan=3>none: no warning, no expectation on the loaded tables</td></tr>"
+    head = "<tr><th>table</th><th>kind</th><th>result</th></tr>"
+    return f"<h2>Expectation results</h2><table>{head}{rows}</table>\n"
 
 
 def _gates_html(summary: RunSummary) -> str:
