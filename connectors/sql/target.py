@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection
 
 from connectors.base import TableSchema, Target, TargetCapabilities
 from connectors.errors import ConnectorError
-from connectors.sql import mysqlload, pgcopy
+from connectors.sql import arrow_fetch, mysqlload, pgcopy
 from connectors.sql.engine import create_engine, describe_url, translate_error
 from connectors.sql.options import SqlOptions
 from connectors.sql.types import JsonText, adapt_reflected, same_kind, sql_type
@@ -497,6 +497,91 @@ class SqlTarget(Target):
     def count(self, conn: Connection, table: str) -> int:
         target = self.table(conn, table)
         return int(conn.execute(sa.select(sa.func.count()).select_from(target)).scalar_one())
+
+    # --- rows read back as Arrow (reconciliation; see connectors.sql.arrow_fetch) --------
+
+    def fetch_arrow_by_keys(
+        self,
+        conn: Connection,
+        table: str,
+        columns: Sequence[str],
+        keys: pa.Table,
+        schema: pa.Schema,
+    ) -> pa.Table:
+        """The rows of `table` whose key `columns` equal a row of `keys`, as an Arrow table
+        of `schema` (the columns and types ferryman wrote): the same values as
+        `fetch_by_keys`, without a Python object per value on PostgreSQL, where the keys go
+        into a temporary table (binary COPY) and the rows come back through one COPY."""
+        if keys.num_rows == 0:
+            return schema.empty_table()
+        if self.dialect == "postgresql":
+            fast = self._pg_fetch_arrow(conn, table, schema, keys=keys.select(list(columns)))
+            if fast is not None:
+                return fast
+        target = self.table(conn, table)
+        wanted = list(zip(*(keys.column(c).to_pylist() for c in columns), strict=True))
+        rows: list[Any] = []
+        for cond in self._key_conditions(target, columns, wanted):
+            rows.extend(conn.execute(self._arrow_select(target, schema).where(cond)).all())
+        return arrow_fetch.rows_to_table(rows, schema)
+
+    def fetch_arrow_range(
+        self, conn: Connection, table: str, column: str, low: int, high: int, schema: pa.Schema
+    ) -> pa.Table:
+        """The rows of `table` whose integer `column` lies between `low` and `high`
+        (inclusive), as an Arrow table of `schema`, like `fetch_arrow_by_keys`: one index
+        range instead of a list of keys, for keys that are dense."""
+        low, high = int(low), int(high)
+        if self.dialect == "postgresql":
+            fast = self._pg_fetch_arrow(conn, table, schema, between=(column, low, high))
+            if fast is not None:
+                return fast
+        target = self.table(conn, table)
+        query = self._arrow_select(target, schema).where(target.c[column].between(low, high))
+        return arrow_fetch.rows_to_table(conn.execute(query).all(), schema)
+
+    def _arrow_select(self, target: sa.Table, schema: pa.Schema) -> Any:
+        missing = [f.name for f in schema if f.name not in target.c]
+        if missing:
+            raise ConnectorError(
+                f"table {target.name} has no column {', '.join(map(repr, missing))} any more;"
+                " ferryman wrote it: restore the column, or reload the table"
+            )
+        return sa.select(*(target.c[f.name] for f in schema))
+
+    def _pg_fetch_arrow(
+        self,
+        conn: Connection,
+        table: str,
+        schema: pa.Schema,
+        keys: pa.Table | None = None,
+        between: tuple[str, int, int] | None = None,
+    ) -> pa.Table | None:
+        """PostgreSQL's COPY path of the two above; None when a column has none."""
+        types = self._pg_column_types(conn, table)
+        plan = arrow_fetch.pg_plan(schema, {c: oid for c, (oid, _) in types.items()})
+        if plan is None:
+            return None
+        source = self._qualified(table)
+        select = f"SELECT {', '.join(p.expression for p in plan)} FROM {source}"
+        if between is not None:
+            column, low, high = between
+            return arrow_fetch.pg_copy(
+                conn, f"{select} WHERE {_quote_pg(column)} BETWEEN {low} AND {high}", plan, schema
+            )
+        assert keys is not None
+        stage = _quote_pg("ferryman_fetch_keys")
+        cols = ", ".join(_quote_pg(c) for c in keys.column_names)
+        conn.exec_driver_sql(
+            f"CREATE TEMP TABLE {stage} ON COMMIT DROP AS SELECT {cols} FROM {source} WITH NO DATA"
+        )
+        pgcopy.copy_to(conn, f"pg_temp.{stage}", keys, [types[c][0] for c in keys.column_names])
+        conn.exec_driver_sql(f"ANALYZE pg_temp.{stage}")
+        found = arrow_fetch.pg_copy(
+            conn, f"{select} WHERE ({cols}) IN (SELECT {cols} FROM pg_temp.{stage})", plan, schema
+        )
+        conn.exec_driver_sql(f"DROP TABLE pg_temp.{stage}")
+        return found
 
 
 def _quote_pg(name: str | None) -> str:

@@ -177,3 +177,94 @@ def test_install_adds_the_aggregates_column_to_an_older_ledger(sqlite_db: Databa
     Ledger(sqlite_db.engine).install()
     columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_batches")}
     assert "aggregates" in columns
+
+
+# --- reading back in chunks: key ranges, key lists, the order drift is named in ----------
+
+
+@pytest.mark.parametrize("spacing", [1, 1000], ids=["dense", "sparse"])
+def test_drift_is_named_in_the_order_the_run_wrote_it_across_chunks(
+    any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, spacing: int
+) -> None:
+    """60 rows written in descending key order, read back 7 keys at a time (dense keys by
+    key range, sparse ones by key list): the first 20 rows that differ or are missing are
+    named in the order the run wrote them, whatever order the keys are read in."""
+    import flows.reconcile
+
+    ids = [spacing * n for n in range(60, 0, -1)]
+    project = make_project(
+        tmp_path, any_db, monkeypatch, rows=[(i, f"n{i}", f"{i % 97}.25") for i in ids]
+    )
+    summary = migrate(str(project))
+    assert summary["reconciliation"]["items"]["drift"] == []
+    monkeypatch.setattr(flows.reconcile, "CHUNK", 7)
+    assert _reconcile(project, summary["run_id"]) == {"items": []}
+    expected = []
+    with any_db.engine.begin() as conn:  # row number n: a multiple of 5 goes, of 3 changes
+        for i in ids:
+            n = i // spacing
+            if n % 5 == 0:
+                conn.execute(sa.text("DELETE FROM items WHERE item_id = :i"), {"i": i})
+                expected.append(f"items item_id={i}: missing from the target")
+            elif n % 3 == 0:
+                conn.execute(sa.text("UPDATE items SET name = 'x' WHERE item_id = :i"), {"i": i})
+                expected.append(f"items item_id={i}: differs from what the run wrote")
+    session = open_session(project)
+    try:
+        run = session.ledger.get_run(summary["run_id"])
+        assert run is not None
+        (rec,) = reconcile_run(session, run)
+    finally:
+        session.close()
+    assert len(expected) == 28
+    assert rec.rows_differing == expected[:20]
+    assert rec.rows_checked == 60 - 12
+    assert "items: target holds 48 rows, expected 60 (60 inserted by the run)" in rec.drift()
+    assert rec.aggregates_target["item_id"]["count"] == 48
+
+
+def test_rows_in_a_key_range_the_run_did_not_write_are_not_its_rows(
+    any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Keys 1-3 and 5-7 loaded around a row 4 that was there before: read back by the key
+    range 1-7, row 4 is neither checked nor in the target's aggregates."""
+    rows = [(i, f"n{i}", f"{i}.50") for i in (1, 2, 3, 5, 6, 7)]
+    project = make_project(tmp_path, any_db, monkeypatch, rows=rows)
+    with any_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE items (item_id INTEGER PRIMARY KEY, name VARCHAR(40),"
+                " amount NUMERIC(10,2))"
+            )
+        )
+        conn.execute(sa.text("INSERT INTO items VALUES (4, 'before', 1000.00)"))
+    summary = migrate(str(project))
+    rec = summary["reconciliation"]["items"]
+    assert (rec["rows_before"], rec["target_rows"], rec["rows_checked"]) == (1, 7, 6)
+    assert rec["drift"] == []
+    assert rec["aggregates"]["target"]["amount"]["sum"] == {"$d": "27.00"}
+    with any_db.engine.begin() as conn:  # the row that was there before is not the run's
+        conn.execute(sa.text("UPDATE items SET amount = 1 WHERE item_id = 4"))
+    assert _reconcile(project, summary["run_id"]) == {"items": []}
+
+
+def test_text_keys_are_read_back_by_key(
+    any_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A text key (PostgreSQL: a temporary table of the keys, one COPY back): a row changed
+    or deleted afterwards is named by its key as the journal holds it."""
+    rows = [(i, name, f"{i}.00") for i, name in enumerate(["o'ne", 'tw"o', "drei", "vier"], 1)]
+    project = make_project(tmp_path, any_db, monkeypatch, rows=rows)
+    spec = project / "mappings" / "specs" / "items.yaml"
+    spec.write_text(spec.read_text().replace("key: [item_id]", "key: [name]"))
+    summary = migrate(str(project))
+    assert summary["reconciliation"]["items"]["drift"] == []
+    with any_db.engine.begin() as conn:
+        conn.execute(sa.text("UPDATE items SET amount = 9 WHERE name = 'tw\"o'"))
+        conn.execute(sa.text("DELETE FROM items WHERE name = 'o''ne'"))
+    drift = _reconcile(project, summary["run_id"])["items"]
+    assert drift[1:3] == [
+        'items name="o\'ne": missing from the target',
+        "items name='tw\"o': differs from what the run wrote",
+    ]
+    assert drift[0] == "items: target holds 3 rows, expected 4 (4 inserted by the run)"
