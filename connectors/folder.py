@@ -45,3 +45,33 @@ def text_batch(
     arrays.append(pa.array(positions, pa.string()))
     data = pa.Table.from_arrays(arrays, names=[*names, ROW_POSITION])
     return Batch(stream, number, data, Position(rows=start), Position(rows=end), tuple(rejects))
+
+
+class TextRows:
+    """The rows, positions and rejects of the batch being read from a text file;
+    `flush()` turns them into a Batch and starts the next."""
+
+    def __init__(self, stream: str, names: Sequence[str]) -> None:
+        self.stream = stream
+        self.names = list(names)
+        self.rows: list[list[str]] = []
+        self.positions: list[str] = []
+        self.rejects: list[Reject] = []
+
+    @property
+    def size(self) -> int:
+        return len(self.rows) + len(self.rejects)
+
+    def flush(self, number: int, consumed: int) -> Batch:
+        batch = text_batch(
+            self.stream,
+            number,
+            self.names,
+            self.rows,
+            self.positions,
+            self.rejects,
+            consumed - self.size,
+            consumed,
+        )
+        self.rows, self.positions, self.rejects = [], [], []
+        return batch

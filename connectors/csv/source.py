@@ -33,7 +33,7 @@ from connectors.encoding import (
     undecodable_summary,
 )
 from connectors.errors import TerminalError
-from connectors.folder import FolderSource, text_batch
+from connectors.folder import FolderSource, TextRows
 
 log = logging.getLogger("ferryman.connectors.csv")
 
@@ -201,22 +201,14 @@ def _python_batches(
         yield builder.flush(number, consumed)
 
 
-class _Builder:
+class _Builder(TextRows):
     """Collects one batch's rows and rejects."""
 
     def __init__(self, stream: str, names: list[str], d: CsvDialect, codec: str) -> None:
-        self.stream = stream
-        self.names = names
+        super().__init__(stream, names)
         self.width = len(names)
         self.d = d
         self.codec = codec
-        self.rows: list[list[str]] = []
-        self.positions: list[str] = []
-        self.rejects: list[Reject] = []
-
-    @property
-    def size(self) -> int:
-        return len(self.rows) + len(self.rejects)
 
     def add(self, rec: Record) -> None:
         if rec.problem is None and len(rec.fields) == self.width:
@@ -242,17 +234,3 @@ class _Builder:
         return Reject(
             rec.number, f"{self.stream}:{rec.number}", None, value, "malformed_record", message
         )
-
-    def flush(self, number: int, consumed: int) -> Batch:
-        batch = text_batch(
-            self.stream,
-            number,
-            list(self.names),
-            self.rows,
-            self.positions,
-            self.rejects,
-            consumed - self.size,
-            consumed,
-        )
-        self.rows, self.positions, self.rejects = [], [], []
-        return batch

@@ -36,7 +36,7 @@ from connectors.errors import TerminalError
 from connectors.fixed_width.arrow import FastRead
 from connectors.fixed_width.layout import Column, read_layout_file, resolve
 from connectors.fixed_width.options import FieldLayout, FixedWidthOptions
-from connectors.folder import FolderSource, text_batch
+from connectors.folder import FolderSource, TextRows
 
 log = logging.getLogger("ferryman.connectors.fixed_width")
 
@@ -164,23 +164,15 @@ def _body(line: str, terminator: str | None) -> str:
     return line.rstrip("\r\n")
 
 
-class _Records:
+class _Records(TextRows):
     """Cuts lines into rows and rejects for one batch."""
 
     def __init__(self, src: FixedWidthSource, stream: str, codec: str) -> None:
-        self.stream = stream
+        super().__init__(stream, [c.name for c in src.layout])
         self.codec = codec
         self.layout = src.layout
         self.length = src.record_length
         self.opts = src.options
-        self.names = [c.name for c in self.layout]
-        self.rows: list[list[str]] = []
-        self.positions: list[str] = []
-        self.rejects: list[Reject] = []
-
-    @property
-    def size(self) -> int:
-        return len(self.rows) + len(self.rejects)
 
     def add(self, line_no: int, body: str) -> None:
         got = self.record(line_no, body)
@@ -218,20 +210,6 @@ class _Records:
                 " or set `extra: ignore`"
             )
         return None
-
-    def flush(self, number: int, consumed: int) -> Batch:
-        batch = text_batch(
-            self.stream,
-            number,
-            list(self.names),
-            self.rows,
-            self.positions,
-            self.rejects,
-            consumed - self.size,
-            consumed,
-        )
-        self.rows, self.positions, self.rejects = [], [], []
-        return batch
 
 
 def _reject(

@@ -23,22 +23,14 @@ from flows.rollback import rollback
 from flows.runner import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
+from tests.flows.gate_project import SPEC
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
 TABLES = ("items", "notes")
 
-ITEMS = """
-target: items
-source: {{connection: legacy, table: SRC}}
-key: [item_id]
-mode: {mode}
-fields:
-  item_id: {{from: ID, type: integer}}
-  name: {{from: NAME, transform: [trim], type: string(40)}}
-  amount: {{from: AMT, type: "decimal(10,2)"}}
-gates: {{max_quarantined_share: 0.4}}
-"""
+# gate_project's items spec; the share gate lets the planted bad rows through.
+ITEMS_GATES = "gates: {max_quarantined_share: 0.4}"
 
 NOTES = """
 target: notes
@@ -88,7 +80,7 @@ def _project(
         "defaults:\n  batch_size: 3\ngates:\n  max_quarantined_share: 0.6\n"
     )
     specs = project / "mappings" / "specs"
-    (specs / "items.yaml").write_text(ITEMS.format(mode=mode))
+    (specs / "items.yaml").write_text(SPEC.format(mode=mode, extra=ITEMS_GATES))
     (specs / "notes.yaml").write_text(NOTES)
     monkeypatch.setenv("T_URL", db.url)
     return project
