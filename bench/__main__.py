@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from flows.environment import quiet_environment
+from ferryman.flows.environment import quiet_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_environment(os.environ)
     from demo.generate import generate
-    from flows.migrate import migrate
+    from ferryman.flows.migrate import migrate
 
     work = Path(tempfile.mkdtemp(prefix="ferryman-bench-"))
     schema = f"bench_{secrets.token_hex(4)}"
@@ -61,10 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         generate(work / "legacy", customers=args.customers, seed=42)
         project = work / "project"
-        project.mkdir()
-        shutil.copy(ROOT / "ferryman.yaml", project)
-        shutil.copytree(ROOT / "mappings" / "specs", project / "mappings" / "specs")
-        shutil.copytree(ROOT / "validations" / "suites", project / "validations" / "suites")
+        shutil.copytree(ROOT / "examples" / "crm", project, ignore=shutil.ignore_patterns(".demo"))
         os.environ["DEMO_LEGACY_URL"] = f"sqlite:///{work / 'legacy' / 'crm.db'}"
         os.environ["DEMO_EXPORTS"] = str(work / "legacy" / "exports")
         os.environ["DEMO_TARGET_URL"] = f"{args.url}?options=-csearch_path%3D{schema}"

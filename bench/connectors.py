@@ -159,22 +159,22 @@ def scratch_database(url: str) -> Iterator[str]:
 def build_source(kind: str, where: str) -> tuple[Any, str]:
     """The source and stream for `kind` at `where` (a file path, or a database URL)."""
     if kind == "csv":
-        from connectors.csv.options import CsvOptions
-        from connectors.csv.source import CsvSource
+        from ferryman.connectors.csv.options import CsvOptions
+        from ferryman.connectors.csv.source import CsvSource
 
         path = Path(where)
         return CsvSource("bench", CsvOptions(path=str(path.parent), encoding="cp1252")), path.name
     if kind == "fixed_width":
-        from connectors.fixed_width.options import FixedWidthOptions
-        from connectors.fixed_width.source import FixedWidthSource
+        from ferryman.connectors.fixed_width.options import FixedWidthOptions
+        from ferryman.connectors.fixed_width.source import FixedWidthSource
 
         path = Path(where)
         options = FixedWidthOptions.model_validate(
             {"path": str(path.parent), "encoding": "cp1252", "layout": _layout()}
         )
         return FixedWidthSource("bench", options), path.name
-    from connectors.sql.options import SqlOptions
-    from connectors.sql.source import SqlSource
+    from ferryman.connectors.sql.options import SqlOptions
+    from ferryman.connectors.sql.source import SqlSource
 
     raw: dict[str, Any] = {"url": where}
     if kind == "sql-ranges":

@@ -22,8 +22,8 @@ from typing import Literal
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
 
 COLUMNS = ["id", "name", "city", "amount", "created", "status", "note", "code"]
 

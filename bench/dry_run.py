@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=ADMIN, help="PostgreSQL database (admin) URL")
     args = parser.parse_args(argv)
 
-    from flows.dryrun import dry_run
-    from flows.environment import quiet_environment
-    from flows.migrate import migrate
+    from ferryman.flows.dryrun import dry_run
+    from ferryman.flows.environment import quiet_environment
+    from ferryman.flows.migrate import migrate
 
     quiet_environment(os.environ)
     schema = f"bench_dry_{secrets.token_hex(4)}"

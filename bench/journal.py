@@ -3,7 +3,7 @@
     python -m bench.journal [--rows 1000000] [--batch 50000] [--url postgresql+psycopg://...]
 
 Loads the same rows three times into fresh tables through ferryman's write path
-(`flows.write.write_rows`, `insert` mode, one transaction per batch): without the journal,
+(`ferryman.flows.write.write_rows`, `insert` mode, one transaction per batch): without the journal,
 with it, and then rolls the journaled load back batch by batch (`Journal.undo`). Prints
 ratios measured in the same run: load with journal / without (aim: < 1.15) and rollback /
 load (aim: <= 1.0).
@@ -23,12 +23,12 @@ import psycopg
 import pyarrow as pa
 from pydantic import SecretStr
 
-from connectors.base import ColumnSchema, TableSchema
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.journal import Journal
-from flows.ledger import Ledger
-from flows.write import write_rows
+from ferryman.connectors.base import ColumnSchema, TableSchema
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.journal import Journal
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.write import write_rows
 
 SCHEMA = TableSchema(
     name="t",

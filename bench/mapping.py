@@ -21,10 +21,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import ROW_POSITION
-from mappings.compile import compile_spec
-from mappings.lookups import InMemoryLookups
-from mappings.model import MappingSpec
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.mappings.compile import compile_spec
+from ferryman.mappings.lookups import InMemoryLookups
+from ferryman.mappings.model import MappingSpec
 
 SPEC = {
     "target": "customers",

@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from flows.environment import quiet_environment
+from ferryman.flows.environment import quiet_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["Müller, Hans", 'Zoë "Z" O\'Brien', "Nuñez", "plain", "a\\b"]
@@ -129,7 +129,7 @@ def ferryman_run(project: Path, env: dict[str, str]) -> tuple[float, dict[str, A
     """`ferryman run --json` in a child process: its wall time and its JSON summary."""
     start = time.perf_counter()
     proc = subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--project", str(project), "--json"],
+        [sys.executable, "-m", "ferryman.flows.cli", "run", "--project", str(project), "--json"],
         env=env,
         capture_output=True,
         text=True,
@@ -187,9 +187,9 @@ def write_paths(dsn: str, schema: str, path: Path, batch: int, repeat: int = 2) 
     alternating, each time into an empty table."""
     from pydantic import SecretStr
 
-    from connectors.sql import pgcopy
-    from connectors.sql.options import SqlOptions
-    from connectors.sql.target import SqlTarget
+    from ferryman.connectors.sql import pgcopy
+    from ferryman.connectors.sql.options import SqlOptions
+    from ferryman.connectors.sql.target import SqlTarget
 
     data = _typed(path)
     url = (
@@ -240,9 +240,9 @@ def mariadb_paths(url: str, path: Path, batch: int) -> dict[str, float]:
     import sqlalchemy as sa
     from pydantic import SecretStr
 
-    from connectors.base import ColumnSchema, TableSchema
-    from connectors.sql.options import SqlOptions
-    from connectors.sql.target import SqlTarget
+    from ferryman.connectors.base import ColumnSchema, TableSchema
+    from ferryman.connectors.sql.options import SqlOptions
+    from ferryman.connectors.sql.target import SqlTarget
 
     data = _typed(path)
     database = f"bench_{secrets.token_hex(4)}"
@@ -323,32 +323,32 @@ class Stopwatch:
 
 def split(project: Path) -> tuple[float, dict[str, float]]:
     """Run the load in this process with a timer around each stage."""
-    import flows.load
-    import flows.migrate
-    from connectors.csv.source import CsvSource
-    from connectors.sql.target import SqlTarget
-    from flows.journal import Journal
-    from flows.ledger import Ledger
-    from mappings.compile import CompiledMapping
+    import ferryman.flows.load
+    import ferryman.flows.migrate
+    from ferryman.connectors.csv.source import CsvSource
+    from ferryman.connectors.sql.target import SqlTarget
+    from ferryman.flows.journal import Journal
+    from ferryman.flows.ledger import Ledger
+    from ferryman.mappings.compile import CompiledMapping
 
     watch = Stopwatch()
     undo = [
         watch.wrap_generator(CsvSource, "read_batches", "read (csv source)"),
         watch.wrap(CompiledMapping, "apply", "map (casts)"),
-        watch.wrap(flows.load, "_duplicate_keys", "key checks"),
-        watch.wrap(flows.load, "_missing_parents", "key checks"),
+        watch.wrap(ferryman.flows.load, "_duplicate_keys", "key checks"),
+        watch.wrap(ferryman.flows.load, "_missing_parents", "key checks"),
         watch.wrap(SqlTarget, "insert", "write (COPY)"),
         watch.wrap(SqlTarget, "upsert", "write (upsert)") if hasattr(SqlTarget, "upsert") else None,
         watch.wrap(Journal, "record_inserts", "journal"),
         watch.wrap(Journal, "record_updates", "journal"),
-        watch.wrap(flows.load, "column_aggregates", "ledger (aggregates, batch row)"),
+        watch.wrap(ferryman.flows.load, "column_aggregates", "ledger (aggregates, batch row)"),
         watch.wrap(Ledger, "record_batch", "ledger (aggregates, batch row)"),
         watch.wrap(Ledger, "record_quarantine", "ledger (aggregates, batch row)"),
-        watch.wrap(flows.migrate, "reconcile_run", "reconciliation (end of run)"),
+        watch.wrap(ferryman.flows.migrate, "reconcile_run", "reconciliation (end of run)"),
     ]
     start = time.perf_counter()
     try:
-        summary = flows.migrate.migrate(str(project))
+        summary = ferryman.flows.migrate.migrate(str(project))
     finally:
         for restore in undo:
             if restore is not None:

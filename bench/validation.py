@@ -2,8 +2,8 @@
 
     python -m bench.validation [--rows 1000000] [--batch 50000]
 
-Validates mapped batches with `validations.gx_runner.SuiteRunner` (what every run does
-before loading) and loads the same batches through `flows.write.write_rows` (insert,
+Validates mapped batches with `ferryman.validations.gx_runner.SuiteRunner` (what every run does
+before loading) and loads the same batches through `ferryman.flows.write.write_rows` (insert,
 journal on), in the same run. Aim (issue 4): validation < 0.5 x load. About 1% of the
 rows break one row-level expectation, so GX is asked for failing rows in every batch.
 
@@ -26,15 +26,15 @@ import pyarrow as pa
 from pydantic import SecretStr
 
 from bench.journal import SCHEMA, _batch
-from connectors.base import ROW_POSITION, TableSchema
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.journal import Journal
-from flows.ledger import Ledger
-from flows.write import write_rows
-from mappings.compile import ROW_INDEX
-from validations.gx_runner import SuiteRunner
-from validations.suites import ExpectationSpec, SuiteSpec
+from ferryman.connectors.base import ROW_POSITION, TableSchema
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.journal import Journal
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.write import write_rows
+from ferryman.mappings.compile import ROW_INDEX
+from ferryman.validations.gx_runner import SuiteRunner
+from ferryman.validations.suites import ExpectationSpec, SuiteSpec
 
 EXPECTATIONS = [
     ("expect_column_values_to_not_be_null", {"column": "id"}),

@@ -3,7 +3,7 @@
 Import is cheap: no database driver is loaded until a connector of that kind is built.
 """
 
-from connectors.base import (
+from ferryman.connectors.base import (
     ROW_POSITION,
     Batch,
     ColumnSchema,
@@ -14,7 +14,7 @@ from connectors.base import (
     Target,
     TargetCapabilities,
 )
-from connectors.kinds import CONNECTORS, ConnectorKind
+from ferryman.connectors.kinds import CONNECTORS, ConnectorKind
 
 __all__ = [
     "CONNECTORS",

@@ -1,7 +1,7 @@
 """Connector error taxonomy: transient (retry), terminal (fail fast), data (quarantine).
 
 Each connector maps its driver's exceptions onto these. Messages never carry secrets:
-build them with `connectors.secrets.mask` applied to anything that may hold a URL.
+build them with `ferryman.secrets.mask` applied to anything that may hold a URL.
 """
 
 from __future__ import annotations

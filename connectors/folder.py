@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
-from connectors.errors import TerminalError
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from ferryman.connectors.errors import TerminalError
 
 
 class FolderSource(Source):

@@ -13,8 +13,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from connectors.base import Source, Target
-from connectors.registry import Registry
+from ferryman.connectors.base import Source, Target
+from ferryman.connectors.registry import Registry
 
 
 @dataclass(frozen=True)
@@ -42,103 +42,103 @@ class ConnectorKind:
 
 
 def _sql_options() -> type[BaseModel]:
-    from connectors.sql.options import SqlOptions
+    from ferryman.connectors.sql.options import SqlOptions
 
     return SqlOptions
 
 
 def _sql_source() -> type[Source]:
-    from connectors.sql.source import SqlSource
+    from ferryman.connectors.sql.source import SqlSource
 
     return SqlSource
 
 
 def _sql_target() -> type[Target]:
-    from connectors.sql.target import SqlTarget
+    from ferryman.connectors.sql.target import SqlTarget
 
     return SqlTarget
 
 
 def _csv_options() -> type[BaseModel]:
-    from connectors.csv.options import CsvOptions
+    from ferryman.connectors.csv.options import CsvOptions
 
     return CsvOptions
 
 
 def _csv_source() -> type[Source]:
-    from connectors.csv.source import CsvSource
+    from ferryman.connectors.csv.source import CsvSource
 
     return CsvSource
 
 
 def _fixed_width_options() -> type[BaseModel]:
-    from connectors.fixed_width.options import FixedWidthOptions
+    from ferryman.connectors.fixed_width.options import FixedWidthOptions
 
     return FixedWidthOptions
 
 
 def _fixed_width_source() -> type[Source]:
-    from connectors.fixed_width.source import FixedWidthSource
+    from ferryman.connectors.fixed_width.source import FixedWidthSource
 
     return FixedWidthSource
 
 
 def _ebcdic_options() -> type[BaseModel]:
-    from connectors.mainframe.options import EbcdicOptions
+    from ferryman.connectors.mainframe.options import EbcdicOptions
 
     return EbcdicOptions
 
 
 def _ebcdic_source() -> type[Source]:
-    from connectors.mainframe.source import EbcdicSource
+    from ferryman.connectors.mainframe.source import EbcdicSource
 
     return EbcdicSource
 
 
 def _dbf_options() -> type[BaseModel]:
-    from connectors.dbf.options import DbfOptions
+    from ferryman.connectors.dbf.options import DbfOptions
 
     return DbfOptions
 
 
 def _dbf_source() -> type[Source]:
-    from connectors.dbf.source import DbfSource
+    from ferryman.connectors.dbf.source import DbfSource
 
     return DbfSource
 
 
 def _jsonl_options() -> type[BaseModel]:
-    from connectors.jsonl.options import JsonlOptions
+    from ferryman.connectors.jsonl.options import JsonlOptions
 
     return JsonlOptions
 
 
 def _jsonl_source() -> type[Source]:
-    from connectors.jsonl.source import JsonlSource
+    from ferryman.connectors.jsonl.source import JsonlSource
 
     return JsonlSource
 
 
 def _parquet_options() -> type[BaseModel]:
-    from connectors.parquet.options import ParquetOptions
+    from ferryman.connectors.parquet.options import ParquetOptions
 
     return ParquetOptions
 
 
 def _parquet_source() -> type[Source]:
-    from connectors.parquet.source import ParquetSource
+    from ferryman.connectors.parquet.source import ParquetSource
 
     return ParquetSource
 
 
 def _excel_options() -> type[BaseModel]:
-    from connectors.excel.options import ExcelOptions
+    from ferryman.connectors.excel.options import ExcelOptions
 
     return ExcelOptions
 
 
 def _excel_source() -> type[Source]:
-    from connectors.excel.source import ExcelSource
+    from ferryman.connectors.excel.source import ExcelSource
 
     return ExcelSource
 

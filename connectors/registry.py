@@ -2,28 +2,19 @@
 did-you-mean error. A duplicate name raises; nothing is silently overwritten.
 
 One `Registry` instance exists per plugin kind (connectors here, transform functions in
-`mappings.functions`). Registries are filled by explicit calls, never by import side effects.
+`ferryman.mappings.functions`). Registries are filled by explicit calls, never by import
+side effects.
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
+from ferryman.suggest import did_you_mean
+
 T = TypeVar("T")
-
-
-def did_you_mean(name: str, candidates: Iterable[str]) -> str:
-    """` Did you mean 'x'?` when a close candidate exists, else the list of valid names."""
-    names = sorted(candidates)
-    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
-    if close:
-        return f" Did you mean {close[0]!r}?"
-    if len(names) <= 40:
-        return f" Known: {', '.join(names)}." if names else ""
-    return ""
 
 
 class RegistryError(LookupError):

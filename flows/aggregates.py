@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from flows.journal import decode, encode
+from ferryman.flows.journal import decode, encode
 
 Aggregates = dict[str, dict[str, Any]]
 STATS = ("count", "nulls", "sum", "min", "max")

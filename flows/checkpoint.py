@@ -8,14 +8,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from connectors.base import Position
-from flows.fingerprint import Fingerprint
-from flows.journal import SNAPSHOT_BATCH, Journal
-from flows.ledger import LedgerState
-from flows.load import TableJob
-from flows.report import TableSummary
-from flows.runner import Prepared
-from flows.target_state import ABSENT, table_fingerprint
+from ferryman.connectors.base import Position
+from ferryman.flows.fingerprint import Fingerprint
+from ferryman.flows.journal import SNAPSHOT_BATCH, Journal
+from ferryman.flows.ledger import LedgerState
+from ferryman.flows.load import TableJob
+from ferryman.flows.report import TableSummary
+from ferryman.flows.runner import Prepared
+from ferryman.flows.target_state import ABSENT, table_fingerprint
 
 EXAMPLE_RULES = 10
 EXAMPLES_PER_RULE = 3

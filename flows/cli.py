@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from flows.environment import quiet_environment
+from ferryman.flows.environment import quiet_environment
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 
@@ -56,9 +56,9 @@ def _fail(message: str, code: int) -> typer.Exit:
 @app.command()
 def check(project: ProjectOpt = Path()) -> None:
     """Check ferryman.yaml, every spec and suite, and the source columns they name."""
-    from connectors.errors import ConnectorError
-    from flows.runner import check_project
-    from mappings.yaml_positions import SpecError
+    from ferryman.connectors.errors import ConnectorError
+    from ferryman.flows.runner import check_project
+    from ferryman.yaml_positions import SpecError
 
     try:
         _, plan, sources = check_project(project)
@@ -93,8 +93,8 @@ def run(
     no_history: NoHistoryOpt = False,
 ) -> None:
     """Run the migration: every table in dependency order, in checkpointed batches."""
-    from flows.migrate import migrate
-    from flows.runner import prepare
+    from ferryman.flows.migrate import migrate
+    from ferryman.flows.runner import prepare
 
     if dry_run:
         _plan(project, table, batch_size, json_, no_history)
@@ -130,8 +130,8 @@ def plan_cmd(
 def _plan(
     project: Path, table: list[str] | None, batch_size: int | None, json_: bool, no_history: bool
 ) -> None:
-    from flows.dryrun import dry_run
-    from flows.runner import prepare
+    from ferryman.flows.dryrun import dry_run
+    from ferryman.flows.runner import prepare
 
     _preflight(lambda: prepare(project, table or None, batch_size, install=False).close())
     state = dry_run(
@@ -140,7 +140,7 @@ def _plan(
     result: Any = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         raise _fail(_error_text(result), _exit_code(result))
-    from flows.cli_plan import print_plan
+    from ferryman.flows.cli_plan import print_plan
 
     print_plan(out, result, json_)
     if not result["target_unchanged"]:
@@ -159,8 +159,8 @@ def resume(
     json_: JsonOpt = False,
 ) -> None:
     """Continue a failed or killed run after its last committed batch."""
-    from flows.migrate import resume as resume_flow
-    from flows.runner import prepare_resume
+    from ferryman.flows.migrate import resume as resume_flow
+    from ferryman.flows.runner import prepare_resume
 
     _preflight(lambda: prepare_resume(project, run_id, force).close())
     state = resume_flow(run_id, str(project), force, return_state=True)
@@ -183,8 +183,8 @@ def rollback(
     json_: JsonOpt = False,
 ) -> None:
     """Undo a run: every table back to exactly its state before the run."""
-    from flows.rollback import prepare_rollback
-    from flows.rollback import rollback as rollback_flow
+    from ferryman.flows.rollback import prepare_rollback
+    from ferryman.flows.rollback import rollback as rollback_flow
 
     _preflight(lambda: prepare_rollback(project, run_id)[0].close())
     state = rollback_flow(run_id, str(project), to_batch, force, return_state=True)
@@ -214,8 +214,8 @@ def unlock(
     project: ProjectOpt = Path(),
 ) -> None:
     """Remove a table's lock left by a process that is gone (on another host)."""
-    from flows.locks import TableLocks
-    from flows.runner import open_session
+    from ferryman.flows.locks import TableLocks
+    from ferryman.flows.runner import open_session
 
     session = _preflight(lambda: open_session(project))
     try:
@@ -226,8 +226,8 @@ def unlock(
 
 
 def _exit_code(err: BaseException) -> int:
-    from flows.runner import UsageError
-    from mappings.yaml_positions import SpecError
+    from ferryman.flows.runner import UsageError
+    from ferryman.yaml_positions import SpecError
 
     return EXIT_USAGE if isinstance(err, SpecError | UsageError) else EXIT_FAILED
 
@@ -240,9 +240,9 @@ def _error_text(err: BaseException) -> str:
 
 def _preflight(action: Any) -> Any:
     """Run `action`, turning the errors users cause into a message and an exit code."""
-    from connectors.errors import ConnectorError
-    from flows.runner import UsageError
-    from mappings.yaml_positions import SpecError
+    from ferryman.connectors.errors import ConnectorError
+    from ferryman.flows.runner import UsageError
+    from ferryman.yaml_positions import SpecError
 
     try:
         return action()
@@ -251,7 +251,7 @@ def _preflight(action: Any) -> Any:
 
 
 def _finish_run(result: Any, json_: bool) -> None:
-    from flows.migrate import RunFailed
+    from ferryman.flows.migrate import RunFailed
 
     if isinstance(result, RunFailed):
         summary = result.summary.to_json()
@@ -329,9 +329,9 @@ def status(
     json_: JsonOpt = False,
 ) -> None:
     """Show the latest runs, or one run with its per-table counts."""
-    from connectors.errors import ConnectorError
-    from flows.status import run_status, runs_overview
-    from mappings.yaml_positions import SpecError
+    from ferryman.connectors.errors import ConnectorError
+    from ferryman.flows.status import run_status, runs_overview
+    from ferryman.yaml_positions import SpecError
 
     try:
         doc = run_status(project, run_id) if run_id else runs_overview(project)
@@ -378,8 +378,8 @@ def status(
 
 
 def _register_quality_commands() -> None:
-    from flows.cli_quality import quarantine_app
-    from flows.cli_quality import reconcile as reconcile_cmd
+    from ferryman.flows.cli_quality import quarantine_app
+    from ferryman.flows.cli_quality import reconcile as reconcile_cmd
 
     app.command(name="reconcile")(reconcile_cmd)
     app.add_typer(quarantine_app, name="quarantine")

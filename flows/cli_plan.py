@@ -10,7 +10,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from flows.dryrun_report import COUNTS
+from ferryman.flows.dryrun_report import COUNTS
 
 _SYMBOL = {"insert": "+", "upsert": "~", "replace": "-/+"}
 

@@ -1,5 +1,5 @@
 """`ferryman reconcile` and `ferryman quarantine list|export|replay`: data-quality commands,
-registered on the main app by `flows.cli`. Exit codes as everywhere: 0 done, 1 error, 2 bad
+registered on the main app by `ferryman.flows.cli`. Exit codes as everywhere: 0 done, 1 error, 2 bad
 usage, 3 reconciliation drift beyond `max_drift` (or, for a replay, stopped by a gate)."""
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ TableOpt = Annotated[str | None, typer.Option("--table", "-t", help="Only this t
 
 
 def _session(project: Path) -> Any:
-    from connectors.errors import ConnectorError
-    from flows.runner import UsageError, open_session
-    from mappings.yaml_positions import SpecError
+    from ferryman.connectors.errors import ConnectorError
+    from ferryman.flows.runner import UsageError, open_session
+    from ferryman.yaml_positions import SpecError
 
     try:
         return open_session(project)
@@ -45,7 +45,7 @@ def _session(project: Path) -> Any:
 
 
 def _run(session: Any, run_id: str) -> Any:
-    from flows.runner import UsageError, run_for_action
+    from ferryman.flows.runner import UsageError, run_for_action
 
     try:
         return run_for_action(session.project, session.target, run_id, "inspect")
@@ -60,8 +60,8 @@ def reconcile(
     json_: JsonOpt = False,
 ) -> None:
     """Check the target holds what a run loaded: counts, row hashes, column aggregates."""
-    from flows.gates import drift
-    from flows.reconcile import reconcile_run
+    from ferryman.flows.gates import drift
+    from ferryman.flows.reconcile import reconcile_run
 
     session = _session(project)
     try:
@@ -107,9 +107,9 @@ def _count(n: int | None) -> str:
 def _drift_limits(project_dir: Path, project: Any, tables: list[str]) -> dict[str, int]:
     """max_drift per table from the specs as they are now (the project's if a spec is
     unreadable: reconciling must not depend on every spec still loading)."""
-    from flows.gates import resolve
-    from mappings.loader import load_spec_with_positions
-    from mappings.yaml_positions import SpecError
+    from ferryman.flows.gates import resolve
+    from ferryman.mappings.loader import load_spec_with_positions
+    from ferryman.yaml_positions import SpecError
 
     limits = {t: resolve(project.spec.gates, None).max_drift for t in tables}
     for path in sorted(project.specs_dir.glob("*.y*ml")):
@@ -132,7 +132,7 @@ def quarantine_list(
     json_: JsonOpt = False,
 ) -> None:
     """The reasons rows were held back, most frequent first, with a few examples."""
-    from flows.quarantine import latest_run_id, overview
+    from ferryman.flows.quarantine import latest_run_id, overview
 
     session = _session(project)
     try:
@@ -185,7 +185,7 @@ def quarantine_export(
     table: TableOpt = None,
 ) -> None:
     """Write a run's quarantine rows, with the source row's fields as columns, to a file."""
-    from flows.quarantine import FORMATS, export
+    from ferryman.flows.quarantine import FORMATS, export
 
     if fmt not in FORMATS:
         err.print(f"--format {fmt!r}: use csv or parquet", markup=False)
@@ -222,9 +222,9 @@ def quarantine_replay(
     Exit 0 done; 1 failed (roll back, replay again); 2 bad file or usage,
     nothing touched; 3 stopped by a gate.
     """
-    from flows.migrate import RunFailed
-    from flows.replay import plan_replay, replay, replay_facts
-    from flows.runner import prepare
+    from ferryman.flows.migrate import RunFailed
+    from ferryman.flows.replay import plan_replay, replay, replay_facts
+    from ferryman.flows.runner import prepare
 
     plan = _checked(lambda: plan_replay(project, run_id, file, table))
     _checked(
@@ -252,9 +252,9 @@ def quarantine_replay(
 
 def _checked(action: Any) -> Any:
     """Run `action`, turning the errors users cause into a message and an exit code."""
-    from connectors.errors import ConnectorError
-    from flows.runner import UsageError
-    from mappings.yaml_positions import SpecError
+    from ferryman.connectors.errors import ConnectorError
+    from ferryman.flows.runner import UsageError
+    from ferryman.yaml_positions import SpecError
 
     try:
         return action()
@@ -265,8 +265,8 @@ def _checked(action: Any) -> Any:
 def _failure(e: BaseException) -> typer.Exit:
     """Say what went wrong on stderr; the exit: 2 for a bad file, spec or usage (nothing
     was touched), else 1."""
-    from flows.runner import UsageError
-    from mappings.yaml_positions import SpecError
+    from ferryman.flows.runner import UsageError
+    from ferryman.yaml_positions import SpecError
 
     if isinstance(e, SpecError | UsageError):
         err.print(f"{e}\nNothing was touched.", markup=False, highlight=False)

@@ -1,16 +1,16 @@
 """`ferryman plan` / `ferryman run --dry-run`: the whole path against the live target, with
 every write undone, and proof that nothing changed.
 
-The dry run is the real run's code (`flows.migrate._execute`), loading through a
+The dry run is the real run's code (`ferryman.flows.migrate._execute`), loading through a
 `PinnedEngine`: one connection, one outer transaction that is rolled back at the end, a
-savepoint per batch (see `flows.pinned`). Its counts are therefore what the real run would
+savepoint per batch (see `ferryman.flows.pinned`). Its counts are therefore what the real run would
 do, not an estimate. Around it, through a separate connection, the target's state is
-captured before and after (`flows.target_state`): any difference fails the dry run loudly,
+captured before and after (`ferryman.flows.target_state`): any difference fails the dry run loudly,
 and sequence counters the rollback could not restore are put back.
 
 It records nothing in the control tables (they are written inside the rolled-back
 transaction like everything else) except, unless switched off, an entry in
-`ferryman_dry_runs` (`flows.dryrun_history`).
+`ferryman_dry_runs` (`ferryman.flows.dryrun_history`).
 """
 
 from __future__ import annotations
@@ -21,17 +21,17 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from connectors.sql.target import SqlTarget
-from flows.dryrun_history import DryRunHistory
-from flows.dryrun_report import DryRunSummary, TablePlan, publish_artifact, write_report
-from flows.journal import SNAPSHOT_BATCH, Journal
-from flows.migrate import RunFailed, _execute
-from flows.pinned import PinnedEngine
-from flows.plan import load_plan
-from flows.project import load_project
-from flows.report import RunSummary
-from flows.runner import Prepared, new_run_id, open_target, prepare
-from flows.target_state import (
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.dryrun_history import DryRunHistory
+from ferryman.flows.dryrun_report import DryRunSummary, TablePlan, publish_artifact, write_report
+from ferryman.flows.journal import SNAPSHOT_BATCH, Journal
+from ferryman.flows.migrate import RunFailed, _execute
+from ferryman.flows.pinned import PinnedEngine
+from ferryman.flows.plan import load_plan
+from ferryman.flows.project import load_project
+from ferryman.flows.report import RunSummary
+from ferryman.flows.runner import Prepared, new_run_id, open_target, prepare
+from ferryman.flows.target_state import (
     capture,
     differences,
     moved_counters,
@@ -193,6 +193,6 @@ def _history_state(summary: DryRunSummary) -> str:
 
 
 def _outcome(summary: DryRunSummary) -> str:
-    from flows.dryrun_report import proof_text
+    from ferryman.flows.dryrun_report import proof_text
 
     return proof_text(summary)

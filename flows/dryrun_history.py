@@ -16,10 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from connectors.sql.target import SqlTarget
-from flows.ledger import _long_text, _now
-from flows.locks import process_alive
-from flows.target_state import (
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.ledger import _long_text, _now
+from ferryman.flows.locks import process_alive
+from ferryman.flows.target_state import (
     HISTORY_TABLE,
     TargetState,
     capture,

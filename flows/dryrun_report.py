@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from flows.report import RunSummary, TableSummary, publish_markdown, write_files
+from ferryman.flows.report import RunSummary, TableSummary, publish_markdown, write_files
 
 PLANNED = "planned"
 

@@ -25,7 +25,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.json_text import canonical_value
+from ferryman.connectors.json_text import canonical_value
 
 MASK64 = (1 << 64) - 1
 

@@ -3,7 +3,7 @@
 A table's gates are the project's (`gates:` in ferryman.yaml) with the spec's `gates:`
 laid over them key by key. Three gates exist: the share of quarantined rows (checked when
 a table's load is done), `batch` expectations (a failure stops the batch before it loads:
-`flows.load.GateFailed`) and reconciliation drift (checked at the end of the run). A gate
+`ferryman.flows.load.GateFailed`) and reconciliation drift (checked at the end of the run). A gate
 that fails stops the run with state `stopped_by_gate` (exit code 3); `on_gate_failure`
 says whether what was loaded stays for inspection (`halt`) or is rolled back (`rollback`).
 """
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from mappings.model import Gates
+from ferryman.mappings.model import Gates
 
 HALT, ROLLBACK = "halt", "rollback"
 

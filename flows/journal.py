@@ -25,9 +25,9 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connectors.sql.target import SqlTarget
-from flows.fingerprint import arrow_row_hashes, rows_to_arrow
-from flows.ledger import Ledger
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.fingerprint import arrow_row_hashes, rows_to_arrow
+from ferryman.flows.ledger import Ledger
 
 SNAPSHOT_BATCH = -1
 

@@ -1,5 +1,5 @@
 """The stable legacy-key -> new-key map behind `surrogate:` fields, kept in the target's
-`ferryman_keymap` control table (a KeyMapStore, see `mappings.lookups`).
+`ferryman_keymap` control table (a KeyMapStore, see `ferryman.mappings.lookups`).
 
 The mapping asks for keys while it maps a batch, before the batch's transaction opens, so
 new assignments are only *proposed* then (held in memory) and written by `commit()` inside
@@ -7,7 +7,7 @@ the batch's own transaction: a batch that rolls back, fails or is killed leaves 
 assignment behind, and a rerun proposes the same keys again.
 
 Allocation: the next free key is max(new_key)+1 of the table, read again inside the batch
-transaction. Two processes never load the same table at once (`flows.locks`), so the
+transaction. Two processes never load the same table at once (`ferryman.flows.locks`), so the
 proposal made before the transaction stands; should another writer have taken keys in
 between anyway, `commit()` renumbers the proposal after the new maximum and returns the
 renumbering for the batch's rows, and the unique (table_name, new_key) constraint makes a
@@ -26,7 +26,7 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from flows.ledger import Ledger
+from ferryman.flows.ledger import Ledger
 
 _CHUNK = 900
 MAX_LEGACY_KEY = 500

@@ -3,7 +3,7 @@
 `ferryman_runs` has one row per run, `ferryman_batches` one row per committed batch (the
 checkpoint: a resumed run continues after the last one), `ferryman_quarantine` one row per
 reason a source row was held back. A batch's rows, its quarantine rows and its ledger row
-are written in ONE target transaction by `flows.load`, so the ledger never claims a batch
+are written in ONE target transaction by `ferryman.flows.load`, so the ledger never claims a batch
 the target does not hold, nor the reverse.
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.base import Position, Reject
+from ferryman.connectors.base import Position, Reject
 
 PREFIX = "ferryman_"
 

@@ -15,17 +15,17 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import ROW_POSITION, Batch, Reject, Source
-from connectors.sql.target import SqlTarget
-from flows.aggregates import column_aggregates
-from flows.faults import fault_point
-from flows.journal import Journal
-from flows.keymap import SqlKeyMap, renumber, surrogate_columns
-from flows.ledger import BatchRecord, Ledger
-from flows.write import write_rows
-from mappings.compile import ROW_INDEX, CompiledMapping
-from mappings.model import ForeignKey, MappingSpec
-from validations.gx_runner import SuiteRunner
+from ferryman.connectors.base import ROW_POSITION, Batch, Reject, Source
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.aggregates import column_aggregates
+from ferryman.flows.faults import fault_point
+from ferryman.flows.journal import Journal
+from ferryman.flows.keymap import SqlKeyMap, renumber, surrogate_columns
+from ferryman.flows.ledger import BatchRecord, Ledger
+from ferryman.flows.write import write_rows
+from ferryman.mappings.compile import ROW_INDEX, CompiledMapping
+from ferryman.mappings.model import ForeignKey, MappingSpec
+from ferryman.validations.gx_runner import SuiteRunner
 
 
 class GateFailed(Exception):

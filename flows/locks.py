@@ -17,7 +17,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from flows.ledger import Ledger
+from ferryman.flows.ledger import Ledger
 
 
 class LockedError(Exception):

@@ -1,6 +1,6 @@
 """The flow's LookupProvider: `lookup:` steps of the specs answered from the target (tables
 loaded earlier in the run) and from SQL source connections, one query per batch and lookup
-for the batch's distinct codes (`mappings.lookups` documents the interface).
+for the batch's distinct codes (`ferryman.mappings.lookups` documents the interface).
 
 Codes are text (the mapping compares them as text); the key column is compared in its own
 type where that is exact (text columns, and integer columns for codes written as plain
@@ -27,17 +27,17 @@ from pydantic import ValidationError
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine
 
-from connectors.registry import did_you_mean
-from connectors.sql.engine import create_engine, translate_error
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from connectors.sql.types import UuidText, adapt_reflected
-from mappings.lookups import LookupSpec
-from mappings.model import MappingSpec
-from mappings.yaml_positions import SpecIssue
+from ferryman.connectors.sql.engine import create_engine, translate_error
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.sql.types import UuidText, adapt_reflected
+from ferryman.mappings.lookups import LookupSpec
+from ferryman.mappings.model import MappingSpec
+from ferryman.suggest import did_you_mean
+from ferryman.yaml_positions import SpecIssue
 
 if TYPE_CHECKING:
-    from flows.plan import Plan
+    from ferryman.flows.plan import Plan
 
 _CHUNK = 900
 """Codes per IN list: below SQLite's oldest bind limit (999)."""

@@ -1,5 +1,6 @@
 """The `migrate` Prefect flow: tables in dependency order, a subflow per table, a task per
-batch (never per row). Business logic lives in `flows.load` and `flows.runner`; this module
+batch (never per row). Business logic lives in `ferryman.flows.load` and
+`ferryman.flows.runner`; this module
 only wires it into Prefect for retries, logs, artifacts and deployments."""
 
 from __future__ import annotations
@@ -14,9 +15,9 @@ from prefect.cache_policies import NO_CACHE
 from prefect.context import get_run_context
 from prefect.utilities.annotations import quote
 
-from connectors.base import Batch, Position
-from connectors.errors import TransientError
-from flows.checkpoint import (
+from ferryman.connectors.base import Batch, Position
+from ferryman.connectors.errors import TransientError
+from ferryman.flows.checkpoint import (
     continuation,
     prepare_replace,
     record_start,
@@ -24,17 +25,17 @@ from flows.checkpoint import (
     summarise,
     verify_committed,
 )
-from flows.gates import ROLLBACK, GateStop, TableGates, batch_expectation, drift, resolve
-from flows.gates import quarantine_share as share_gate
-from flows.ledger import LedgerState
-from flows.load import BatchOutcome, GateFailed, TableJob, process_batch
-from flows.locks import TableLocks
-from flows.post_load import check_after_load
-from flows.reconcile import reconcile_run
-from flows.report import RunSummary, TableSummary, publish_artifact, write_report
-from flows.rollback import undo_run
-from flows.runner import Prepared, TargetSession, new_run_id, prepare, prepare_resume
-from flows.tables import create_indexes
+from ferryman.flows.gates import ROLLBACK, GateStop, TableGates, batch_expectation, drift, resolve
+from ferryman.flows.gates import quarantine_share as share_gate
+from ferryman.flows.ledger import LedgerState
+from ferryman.flows.load import BatchOutcome, GateFailed, TableJob, process_batch
+from ferryman.flows.locks import TableLocks
+from ferryman.flows.post_load import check_after_load
+from ferryman.flows.reconcile import reconcile_run
+from ferryman.flows.report import RunSummary, TableSummary, publish_artifact, write_report
+from ferryman.flows.rollback import undo_run
+from ferryman.flows.runner import Prepared, TargetSession, new_run_id, prepare, prepare_resume
+from ferryman.flows.tables import create_indexes
 
 
 class RunFailed(Exception):

@@ -31,8 +31,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.schema import CreateIndex, CreateTable, DDLElement
 
-from connectors.sql.engine import sqlite_transactions
-from flows.ledger import PREFIX
+from ferryman.connectors.sql.engine import sqlite_transactions
+from ferryman.flows.ledger import PREFIX
 
 _DDL_TEXT = re.compile(r"^\s*(CREATE|ALTER|DROP|TRUNCATE|RENAME)\b", re.IGNORECASE)
 

@@ -7,14 +7,14 @@ from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from connectors.registry import did_you_mean
-from flows.lookups import lookup_steps
-from flows.project import Project, digest_files
-from mappings.compile import Problem, check_spec
-from mappings.loader import check_source_columns, load_spec_with_positions
-from mappings.model import MappingSpec
-from mappings.yaml_positions import PositionMap, SpecError, SpecIssue
-from validations.suites import SuiteSpec, load_suite, load_suites, suite_column_issues
+from ferryman.flows.lookups import lookup_steps
+from ferryman.flows.project import Project, digest_files
+from ferryman.mappings.compile import Problem, check_spec
+from ferryman.mappings.loader import check_source_columns, load_spec_with_positions
+from ferryman.mappings.model import MappingSpec
+from ferryman.suggest import did_you_mean
+from ferryman.validations.suites import SuiteSpec, load_suite, load_suites, suite_column_issues
+from ferryman.yaml_positions import PositionMap, SpecError, SpecIssue
 
 SUPPORTED_MODES = ("insert", "upsert", "replace")
 

@@ -1,7 +1,7 @@
 """After a table's load: its `applies_to: target` expectations, as a gate.
 
 `check_after_load` runs once per table, after its last batch committed (from
-`flows.migrate._execute`). A failed `severity: batch` expectation fails the gate
+`ferryman.flows.migrate._execute`). A failed `severity: batch` expectation fails the gate
 `post_load_expectation`: the run stops with state `stopped_by_gate` (exit code 3) and the
 table's `on_gate_failure` (halt or rollback) applies; `severity: warn` failures go to the
 table's warnings. Every result is kept in the table's summary (`post_load`).
@@ -17,11 +17,11 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from flows.gates import GateResult, GateStop, TableGates
-from flows.load import TableJob
-from flows.report import RunSummary, TableSummary
-from flows.runner import Prepared
-from validations.post_load import PostLoadOutcome, PostLoadRunner, TargetTable
+from ferryman.flows.gates import GateResult, GateStop, TableGates
+from ferryman.flows.load import TableJob
+from ferryman.flows.report import RunSummary, TableSummary
+from ferryman.flows.runner import Prepared
+from ferryman.validations.post_load import PostLoadOutcome, PostLoadRunner, TargetTable
 
 GATE = "post_load_expectation"
 SKIPPED_IN_DRY_RUN = (

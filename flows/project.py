@@ -17,12 +17,12 @@ from typing import Any
 
 from pydantic import Field, ValidationError
 
-from connectors.kinds import CONNECTORS, ConnectorKind
-from connectors.registry import RegistryError
-from connectors.secrets import mask_text
-from mappings.loader import load_yaml_model
-from mappings.model import Gates, StrictModel
-from mappings.yaml_positions import PositionMap, SpecError, SpecIssue, load_yaml
+from ferryman.connectors.kinds import CONNECTORS, ConnectorKind
+from ferryman.connectors.registry import RegistryError
+from ferryman.mappings.loader import load_yaml_model
+from ferryman.mappings.model import Gates, StrictModel
+from ferryman.secrets import mask_text
+from ferryman.yaml_positions import PositionMap, SpecError, SpecIssue, load_yaml
 
 PROJECT_FILE = "ferryman.yaml"
 _VAR = re.compile(r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>[^}]*))?\}")

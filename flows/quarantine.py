@@ -17,7 +17,7 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
-from flows.ledger import Ledger
+from ferryman.flows.ledger import Ledger
 
 SOURCE_PREFIX = "source."
 FORMATS = ("csv", "parquet")

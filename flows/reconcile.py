@@ -29,13 +29,13 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.sql.arrow_fetch import typed_array
-from flows.aggregates import Aggregates, column_aggregates, differences, merge
-from flows.checkpoint import ABSENT
-from flows.fingerprint import arrow_row_hashes
-from flows.journal import SNAPSHOT_BATCH, Entry, Journal, _schema, decode
-from flows.ledger import LedgerState, RunRecord
-from flows.runner import TargetSession
+from ferryman.connectors.sql.arrow_fetch import typed_array
+from ferryman.flows.aggregates import Aggregates, column_aggregates, differences, merge
+from ferryman.flows.checkpoint import ABSENT
+from ferryman.flows.fingerprint import arrow_row_hashes
+from ferryman.flows.journal import SNAPSHOT_BATCH, Entry, Journal, _schema, decode
+from ferryman.flows.ledger import LedgerState, RunRecord
+from ferryman.flows.runner import TargetSession
 
 CHUNK = 100_000
 """Keys per round trip: their rows are read (straight into Arrow), hashed and compared

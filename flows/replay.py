@@ -35,12 +35,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 from prefect import flow, get_run_logger
 
-from connectors.base import ROW_POSITION, Batch, Position, Source
-from connectors.registry import did_you_mean
-from flows.ledger import Ledger, LedgerState, RunRecord
-from flows.migrate import RunFailed, _execute
-from flows.plan import Plan, check_columns, load_plan
-from flows.replay_file import (
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
+from ferryman.flows.ledger import Ledger, LedgerState, RunRecord
+from ferryman.flows.migrate import RunFailed, _execute
+from ferryman.flows.plan import Plan, check_columns, load_plan
+from ferryman.flows.replay_file import (
     MAX_PROBLEMS,
     FixFile,
     FixLine,
@@ -48,8 +47,16 @@ from flows.replay_file import (
     problems_message,
     read_fix_file,
 )
-from flows.report import RunSummary, write_report
-from flows.runner import Prepared, UsageError, new_run_id, open_session, prepare, run_for_action
+from ferryman.flows.report import RunSummary, write_report
+from ferryman.flows.runner import (
+    Prepared,
+    UsageError,
+    new_run_id,
+    open_session,
+    prepare,
+    run_for_action,
+)
+from ferryman.suggest import did_you_mean
 
 _REPLAYED = re.compile(r"^replay of \S+: (.*) \([^()]*\)$")
 

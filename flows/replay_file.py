@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flows.quarantine import SOURCE_PREFIX
-from flows.runner import UsageError
+from ferryman.flows.quarantine import SOURCE_PREFIX
+from ferryman.flows.runner import UsageError
 
 REQUIRED = ("table_name", "source_position")
 """Columns without which a line cannot be traced back to the row it fixes."""

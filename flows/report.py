@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from flows.gates import GateResult
-from flows.load import BatchOutcome
+from ferryman.flows.gates import GateResult
+from ferryman.flows.load import BatchOutcome
 
 
 @dataclass

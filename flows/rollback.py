@@ -14,13 +14,13 @@ from typing import Any
 
 from prefect import flow, get_run_logger
 
-from flows.checkpoint import ABSENT, table_fingerprint
-from flows.faults import fault_point
-from flows.journal import SNAPSHOT_BATCH, Journal
-from flows.keymap import SqlKeyMap
-from flows.ledger import Ledger, LedgerState, RunRecord
-from flows.locks import TableLocks
-from flows.runner import TargetSession, UsageError, open_session, run_for_action
+from ferryman.flows.checkpoint import ABSENT, table_fingerprint
+from ferryman.flows.faults import fault_point
+from ferryman.flows.journal import SNAPSHOT_BATCH, Journal
+from ferryman.flows.keymap import SqlKeyMap
+from ferryman.flows.ledger import Ledger, LedgerState, RunRecord
+from ferryman.flows.locks import TableLocks
+from ferryman.flows.runner import TargetSession, UsageError, open_session, run_for_action
 
 
 class RollbackConflict(Exception):

@@ -14,24 +14,24 @@ from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
-from connectors.base import Source
-from connectors.errors import ConnectorError
-from connectors.sql.target import SqlTarget
-from flows.dryrun_history import DryRunHistory
-from flows.keymap import SqlKeyMap
-from flows.ledger import Ledger
-from flows.load import TableJob
-from flows.lookups import SqlLookups, check_lookups, source_connections, sql_source_options
-from flows.pinned import PinnedEngine
-from flows.plan import Plan, check_columns, load_plan
-from flows.project import Project, load_project
-from flows.tables import existing_columns
-from mappings.compile import compile_spec
-from mappings.loader import check_source_columns
-from mappings.model import MappingSpec
-from mappings.tables import schema_diff
-from mappings.yaml_positions import SpecError, SpecIssue
-from validations.gx_runner import SuiteRunner
+from ferryman.connectors.base import Source
+from ferryman.connectors.errors import ConnectorError
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.dryrun_history import DryRunHistory
+from ferryman.flows.keymap import SqlKeyMap
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.load import TableJob
+from ferryman.flows.lookups import SqlLookups, check_lookups, source_connections, sql_source_options
+from ferryman.flows.pinned import PinnedEngine
+from ferryman.flows.plan import Plan, check_columns, load_plan
+from ferryman.flows.project import Project, load_project
+from ferryman.flows.tables import existing_columns
+from ferryman.mappings.compile import compile_spec
+from ferryman.mappings.loader import check_source_columns
+from ferryman.mappings.model import MappingSpec
+from ferryman.mappings.tables import schema_diff
+from ferryman.validations.gx_runner import SuiteRunner
+from ferryman.yaml_positions import SpecError, SpecIssue
 
 
 class UsageError(Exception):

@@ -8,11 +8,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from flows.dryrun_history import DryRunHistory
-from flows.ledger import Ledger, RunRecord
-from flows.locks import process_alive
-from flows.project import load_project
-from flows.runner import open_target, settle_dry_runs
+from ferryman.flows.dryrun_history import DryRunHistory
+from ferryman.flows.ledger import Ledger, RunRecord
+from ferryman.flows.locks import process_alive
+from ferryman.flows.project import load_project
+from ferryman.flows.runner import open_target, settle_dry_runs
 
 
 def _ledger(project_dir: Path) -> tuple[Ledger, Any]:

@@ -1,8 +1,8 @@
 """Target tables around a load: how an existing table compares with a spec (for
-`mappings.tables.schema_diff`), and the spec's indexes, created once the load is done.
+`ferryman.mappings.tables.schema_diff`), and the spec's indexes, created once the load is done.
 
 Reflected SQL types are read as the Arrow types the spec would make when they are of the
-same kind as what ferryman creates (`connectors.sql.types.same_kind`), keeping what the
+same kind as what ferryman creates (`ferryman.connectors.sql.types.same_kind`), keeping what the
 table really declares where it matters: integer width, decimal precision and scale, string
 length, NOT NULL. So a table ferryman created always fits its own spec on every engine
 (MariaDB reflects booleans as TINYINT(1), SQLite and MariaDB keep no time zone), and a
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from connectors.base import ColumnSchema, TableSchema
-from connectors.sql.target import SqlTarget
-from connectors.sql.types import arrow_type, same_kind, sql_type
-from mappings.model import Index
+from ferryman.connectors.base import ColumnSchema, TableSchema
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.sql.types import arrow_type, same_kind, sql_type
+from ferryman.mappings.model import Index
 
 
 def existing_columns(

@@ -16,9 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connectors.sql.target import SqlTarget
-from flows.fingerprint import Fingerprint, fingerprint
-from flows.ledger import PREFIX
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.fingerprint import Fingerprint, fingerprint
+from ferryman.flows.ledger import PREFIX
 
 ABSENT = -1
 """Row count recorded for a table that did not exist (when a run started, say)."""

@@ -15,9 +15,9 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
-from connectors.sql.target import SqlTarget
-from flows.fingerprint import arrow_row_hashes, rows_to_arrow
-from flows.journal import Journal
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.fingerprint import arrow_row_hashes, rows_to_arrow
+from ferryman.flows.journal import Journal
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""The casts added to the core ones of `mappings.types`: time of day, timestamps with a
+"""The casts added to the core ones of `ferryman.mappings.types`: time of day, timestamps with a
 zone (and the source's time zone), uuid, json and binary.
 
 Same rules as every cast: a non-null value that does not convert gets a per-row error,
@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mappings._arrow import (
+from ferryman.mappings._arrow import (
     StepResult,
     as_text,
     errors_where,
@@ -30,7 +30,7 @@ from mappings._arrow import (
     null_where,
     quoted,
 )
-from mappings.options import CastOptions
+from ferryman.mappings.options import CastOptions
 
 _TIME = r"(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?::(?P<s>[0-5]\d)(?:\.(?P<f>\d{1,6}))?)?"
 _OFFSET = r"(?:Z|[+-](?:[01]\d|2[0-3]):?[0-5]\d)"

@@ -1,5 +1,5 @@
 """Evaluating a parsed expression on a batch: values, SQL NULL logic, text read as
-numbers or dates with per-row errors. Private to `mappings.expressions`, which checks the
+numbers or dates with per-row errors. Private to `ferryman.mappings.expressions`, which checks the
 syntax and builds the tree of `Node`s this module runs."""
 
 from __future__ import annotations
@@ -12,9 +12,9 @@ from typing import Any, Literal
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mappings._arrow import as_text, is_text, join
-from mappings.model import TypeSpec
-from mappings.types import cast_column
+from ferryman.mappings._arrow import as_text, is_text, join
+from ferryman.mappings.model import TypeSpec
+from ferryman.mappings.types import cast_column
 
 Kind = Literal["bool", "number", "text", "any"]
 Value = Any  # a pa.Array (one value per row) or a pa.Scalar (a constant)

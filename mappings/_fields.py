@@ -1,6 +1,6 @@
 """The compiled form of one field and the column helpers `CompiledMapping.apply` uses:
 inputs, null markers, per-field errors and the rejects made from them. Private to
-`mappings.compile`."""
+`ferryman.mappings.compile`."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
-from mappings._arrow import as_array, as_text, null_where
-from mappings.expressions import Expression
-from mappings.functions import TransformFunction
-from mappings.model import CastOptions, FieldSpec, TypeSpec
-from mappings.rejects import Reject
+from ferryman.mappings._arrow import as_array, as_text, null_where
+from ferryman.mappings.expressions import Expression
+from ferryman.mappings.functions import TransformFunction
+from ferryman.mappings.model import CastOptions, FieldSpec, TypeSpec
+from ferryman.mappings.rejects import Reject
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,5 @@
-"""The base of every spec model, apart so that `mappings.model` and the option models it
-uses (`mappings.options`) share it without importing each other."""
+"""The base of every spec model, apart so that `ferryman.mappings.model` and the option models it
+uses (`ferryman.mappings.options`) share it without importing each other."""
 
 from __future__ import annotations
 

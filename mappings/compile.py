@@ -26,46 +26,47 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION, ColumnSchema, TableSchema
-from connectors.registry import RegistryError, did_you_mean
-from mappings._arrow import as_array, as_text, falsy_nulls
-from mappings._fields import (
+from ferryman.connectors.base import ROW_POSITION, ColumnSchema, TableSchema
+from ferryman.connectors.registry import RegistryError
+from ferryman.mappings._arrow import as_array, as_text, falsy_nulls
+from ferryman.mappings._fields import (
     CompiledField as _Field,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     CompiledStep as _Step,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     FieldErrors as _Errors,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     apply_markers as _apply_markers,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     field_inputs as _inputs,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     field_rejects as _rejects,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     legacy_key as _legacy_key,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     marker_set as _markers,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     raw_text as _raw_text,
 )
-from mappings._fields import (
+from ferryman.mappings._fields import (
     required_message as _required_message,
 )
-from mappings.expressions import Expression, ExpressionError, parse_expression
-from mappings.functions import TransformFunction, get_function, parse_args
-from mappings.lookups import CompileContext, KeyMapStore, LookupProvider
-from mappings.model import FieldSpec, Index, MappingSpec
-from mappings.rejects import Reject
-from mappings.rows import dedup_losers
-from mappings.types import arrow_type, cast_column, logical_type, max_length
+from ferryman.mappings.expressions import Expression, ExpressionError, parse_expression
+from ferryman.mappings.functions import TransformFunction, get_function, parse_args
+from ferryman.mappings.lookups import CompileContext, KeyMapStore, LookupProvider
+from ferryman.mappings.model import FieldSpec, Index, MappingSpec
+from ferryman.mappings.rejects import Reject
+from ferryman.mappings.rows import dedup_losers
+from ferryman.mappings.types import arrow_type, cast_column, logical_type, max_length
+from ferryman.suggest import did_you_mean
 
 ROW_INDEX = "__ferryman_row"
 """int32 index of each row in the input batch, kept through later stages."""
@@ -351,7 +352,7 @@ def compile_spec(
     """Resolve functions and arguments, parse expressions and cast defaults, once.
 
     `base_dir` is the project folder (files named in the spec are relative to it; default:
-    the one the spec was loaded with, see `mappings.loader`); `lookups` and `keys` are the
+    the one the spec was loaded with, see `ferryman.mappings.loader`); `lookups` and `keys` are the
     flow's LookupProvider and KeyMapStore, needed only by specs with target/source lookups
     or surrogate keys; `environ` defaults to os.environ (the pseudonym key of `hash`).
     A spec with `more_sources` compiles for its first stream: compile each of
@@ -392,7 +393,7 @@ def _context(
     environ: Mapping[str, str] | None,
 ) -> CompileContext:
     if base_dir is None:
-        from mappings.loader import base_dir_of
+        from ferryman.mappings.loader import base_dir_of
 
         base_dir = base_dir_of(spec)
     if environ is None:
@@ -404,7 +405,7 @@ def check_spec(spec: MappingSpec, *, base_dir: Path | None = None) -> list[Probl
     """Every problem compile_spec would raise, for every stream of the spec, without
     raising (for `ferryman check`). Problems of a `more_sources` stream point into it."""
     if base_dir is None:
-        from mappings.loader import base_dir_of
+        from ferryman.mappings.loader import base_dir_of
 
         base_dir = base_dir_of(spec)
     problems: list[Problem] = []

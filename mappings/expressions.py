@@ -34,9 +34,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.registry import did_you_mean
-from mappings._arrow import StepResult, finish
-from mappings._evaluate import (
+from ferryman.mappings._arrow import StepResult, finish
+from ferryman.mappings._evaluate import (
     COMPARE,
     Context,
     ExpressionError,
@@ -52,6 +51,7 @@ from mappings._evaluate import (
     to_number,
     type_of,
 )
+from ferryman.suggest import did_you_mean
 
 __all__ = ["CALLS", "Expression", "ExpressionError", "parse_expression"]
 

@@ -24,9 +24,9 @@ from pydantic import BaseModel, ValidationError
 from pydantic.fields import FieldInfo
 from pydantic_core import ErrorDetails
 
-from connectors.registry import did_you_mean
-from mappings.model import IDENTIFIER
-from mappings.yaml_positions import PositionMap, SpecIssue, YamlPath
+from ferryman.mappings.model import IDENTIFIER
+from ferryman.suggest import did_you_mean
+from ferryman.yaml_positions import PositionMap, SpecIssue, YamlPath
 
 _EXPECTED = {
     "string_type": "text",

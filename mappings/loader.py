@@ -26,10 +26,11 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from connectors.registry import RegistryError, did_you_mean
-from mappings.issues import issues_from_validation_error
-from mappings.model import FieldSpec, MappingSpec, Step
-from mappings.yaml_positions import (
+from ferryman.connectors.registry import RegistryError
+from ferryman.mappings.issues import issues_from_validation_error
+from ferryman.mappings.model import FieldSpec, MappingSpec, Step
+from ferryman.suggest import did_you_mean
+from ferryman.yaml_positions import (
     UNREADABLE,
     PositionMap,
     SpecError,
@@ -265,8 +266,8 @@ def _check_steps(
     steps = list(_steps(data))
     if not steps:
         return []
-    from mappings.functions import FUNCTIONS, parse_args
-    from mappings.lookups import CompileContext
+    from ferryman.mappings.functions import FUNCTIONS, parse_args
+    from ferryman.mappings.lookups import CompileContext
 
     ctx = CompileContext(base_dir=base_dir)
 
@@ -322,7 +323,7 @@ def _check_expressions(
     data: Mapping[Hashable, Any], positions: PositionMap, display: str
 ) -> list[SpecIssue]:
     """Filters and `expr:` fields parse; an error points at the offending character."""
-    from mappings.expressions import ExpressionError, parse_expression
+    from ferryman.mappings.expressions import ExpressionError, parse_expression
 
     issues = []
     for path, text, what in _expressions(data):
@@ -408,7 +409,7 @@ def _field_columns(
 def _expression_columns(
     text: str, path: YamlPath, positions: PositionMap
 ) -> Iterable[tuple[YamlPath, str, tuple[int, int]]]:
-    from mappings.expressions import parse_expression
+    from ferryman.mappings.expressions import parse_expression
 
     for column in sorted(parse_expression(text).columns):
         found = re.search(rf"(?<![\w.]){re.escape(column)}(?!\w)", text)

@@ -22,7 +22,7 @@ from typing import Literal, Protocol
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mappings._arrow import as_text
+from ferryman.mappings._arrow import as_text
 
 LookupKind = Literal["target", "source", "file"]
 

@@ -1,7 +1,7 @@
 """The mapping spec: one target table, fed from one source stream.
 
 Strict pydantic models (unknown keys are errors, never ignored) with a description on every
-field; `mappings.schema` exports them as JSON Schema for editors. A spec file is YAML:
+field; `ferryman.mappings.schema` exports them as JSON Schema for editors. A spec file is YAML:
 
     target: customers
     source: {connection: legacy, table: CUSTMAST}
@@ -18,8 +18,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mappings._strict import IDENTIFIER, StrictModel
-from mappings.options import CAST_OPTION_TYPES, CastOptions, Dedup, Index, Surrogate
+from ferryman.mappings._strict import IDENTIFIER, StrictModel
+from ferryman.mappings.options import CAST_OPTION_TYPES, CastOptions, Dedup, Index, Surrogate
 
 __all__ = [
     "IDENTIFIER",
@@ -232,7 +232,7 @@ class FieldSpec(StrictModel):
         if self.surrogate is not None:
             return self.surrogate.columns
         if self.expr is not None:
-            from mappings.expressions import parse_expression
+            from ferryman.mappings.expressions import parse_expression
 
             return sorted(parse_expression(self.expr).columns)
         if self.from_ is None:

@@ -1,5 +1,5 @@
 """Option models of a spec that are not fields or tables themselves: cast options, surrogate
-keys, in-batch dedup and indexes. Re-exported by `mappings.model`."""
+keys, in-batch dedup and indexes. Re-exported by `ferryman.mappings.model`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from mappings._strict import IDENTIFIER, StrictModel
+from ferryman.mappings._strict import IDENTIFIER, StrictModel
 
 
 class CastOptions(StrictModel):

@@ -10,8 +10,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from mappings.model import Dedup, MappingSpec
-from mappings.rejects import Reject
+from ferryman.mappings.model import Dedup, MappingSpec
+from ferryman.mappings.rejects import Reject
 
 _I = "__ferryman_i"
 _BY = "__ferryman_by"

@@ -1,6 +1,7 @@
 """JSON Schema of mapping spec files, for editors: completion, hover help, red squiggles.
 
-`make schemas` (`python -m mappings.schema --write`) regenerates `mappings/spec.schema.json`
+`make schemas` (`python -m ferryman.mappings.schema --write`) regenerates
+`mappings/spec.schema.json`
 from the pydantic model; `--check` fails when the committed file is stale (CI and the
 tests run it). To use it, put this first line in a spec file (path relative to the file):
 
@@ -23,8 +24,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mappings.generated import write_or_check
-from mappings.model import MappingSpec
+from ferryman.mappings.generated import write_or_check
+from ferryman.mappings.model import MappingSpec
 
 SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
 SCHEMA_ID = "urn:ferryman:mapping-spec"
@@ -86,7 +87,7 @@ def is_current(path: Path = SCHEMA_PATH) -> bool:
 def main(argv: list[str] | None = None) -> int:
     return write_or_check(
         argv,
-        prog="python -m mappings.schema",
+        prog="python -m ferryman.mappings.schema",
         description=__doc__,
         default_path=SCHEMA_PATH,
         render=render,

@@ -2,7 +2,7 @@
 before it touches anything: `schema_diff(existing_columns, wanted)`.
 
 Both sides are engine-neutral `ColumnSchema`s (Arrow types; the flow reflects the existing
-table and reads its columns with `connectors.sql.types.arrow_type`). An empty diff means
+table and reads its columns with `ferryman.connectors.sql.types.arrow_type`). An empty diff means
 the spec can load into the table as it is.
 
 A uuid or json column of the spec fits a column of its own kind, or a text column long
@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 import pyarrow as pa
 
-from connectors.base import ColumnSchema, TableSchema
+from ferryman.connectors.base import ColumnSchema, TableSchema
 
 
 def type_name(t: pa.DataType, max_length: int | None = None, logical: str | None = None) -> str:

@@ -17,7 +17,7 @@ and its row is quarantined. Concretely:
   field's `cast.timezone`; a wall time that a daylight-saving change skips or repeats is
   an error; `timestamp` stores zoned values as their wall time in that zone;
 - `time` takes 'HH:MM[:SS[.ffffff]]'; `uuid` any common spelling, stored canonical;
-  `json` text that parses, stored as canonical JSON text (`connectors.json_text`: keys
+  `json` text that parses, stored as canonical JSON text (`ferryman.connectors.json_text`: keys
   sorted, no whitespace, numbers in plain decimals with their digits) so it reads back the
   same from jsonb; JSON that canonical text would change is an error (a repeated key, a
   \\u0000, a number PostgreSQL cannot hold); `binary` bytes, or hex/base64/utf8 text
@@ -33,8 +33,8 @@ from collections.abc import Callable
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.json_text import canonical_json
-from mappings._arrow import (
+from ferryman.connectors.json_text import canonical_json
+from ferryman.mappings._arrow import (
     StepResult,
     as_array,
     as_text,
@@ -50,7 +50,7 @@ from mappings._arrow import (
     quoted,
     time_of_day_nonzero,
 )
-from mappings._casts import (
+from ferryman.mappings._casts import (
     apply_offset,
     assume_zone,
     cast_binary,
@@ -62,7 +62,7 @@ from mappings._casts import (
     wall_time,
     zone_of,
 )
-from mappings.model import CastOptions, TypeSpec
+from ferryman.mappings.model import CastOptions, TypeSpec
 
 _INT_BOUNDS = {"integer": (-(2**31), 2**31 - 1), "bigint": (-(2**63), 2**63 - 1)}
 _TRUE = ["true", "t", "yes", "y", "1"]

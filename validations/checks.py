@@ -21,9 +21,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from connectors.registry import did_you_mean
-from mappings.issues import describe, value_at
-from validations.gx_context import (
+from ferryman.mappings.issues import describe, value_at
+from ferryman.suggest import did_you_mean
+from ferryman.validations.gx_context import (
     in_memory_problem,
     is_row_level,
     reserved_arguments,
@@ -32,7 +32,7 @@ from validations.gx_context import (
 )
 
 if TYPE_CHECKING:
-    from validations.suites import ExpectationSpec
+    from ferryman.validations.suites import ExpectationSpec
 
 ROWS, TARGET = "rows", "target"
 _QUERY = ("kwargs", "unexpected_rows_query")

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mappings.yaml_positions import SpecIssue
-from validations.gx_context import core_expectation_classes, import_gx
+from ferryman.validations.gx_context import core_expectation_classes, import_gx
+from ferryman.yaml_positions import SpecIssue
 
 FOLDER = "expectations"
 """The folder of custom expectation modules, beside the suites folder."""

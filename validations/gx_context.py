@@ -147,7 +147,7 @@ def sql_table_batch(url: str, table: str, schema: str | None = None) -> Iterator
     through `search_path`, as ferryman's own engines do; elsewhere `schema` qualifies the
     table. Hold `VALIDATION_LOCK` (the warning filters below are process-wide).
     """
-    from connectors.sql.engine import normalise_url
+    from ferryman.connectors.sql.engine import normalise_url
 
     url = normalise_url(url)
     postgres = url.startswith("postgresql")
@@ -211,7 +211,7 @@ def _core() -> dict[str, Any]:
 
 def core_expectation_classes() -> dict[str, Any]:
     """Expectation type -> class for GX's own expectations (a project's custom ones are
-    in `validations.custom`), as registered before any project module was imported."""
+    in `ferryman.validations.custom`), as registered before any project module was imported."""
     return dict(_core())
 
 

@@ -37,26 +37,31 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION
-from mappings.compile import ROW_INDEX
-from mappings.rejects import Reject
-from validations.checks import ROWS
-from validations.custom import CustomExpectations
-from validations.frames import INTERNAL_PREFIX, numpy_safe_columns, to_frame
-from validations.gx_context import (
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.mappings.compile import ROW_INDEX
+from ferryman.mappings.rejects import Reject
+from ferryman.validations.checks import ROWS
+from ferryman.validations.custom import CustomExpectations
+from ferryman.validations.frames import INTERNAL_PREFIX, numpy_safe_columns, to_frame
+from ferryman.validations.gx_context import (
     VALIDATION_LOCK,
     LoadedBatch,
     core_expectation_classes,
     import_gx,
     is_row_level,
 )
-from validations.messages import (
+from ferryman.validations.messages import (
     describe_failure,
     value_text,
     violation,
     violation_phrase,
 )
-from validations.suites import ExpectationSpec, SuiteSpec, build_expectation, expectation_columns
+from ferryman.validations.suites import (
+    ExpectationSpec,
+    SuiteSpec,
+    build_expectation,
+    expectation_columns,
+)
 
 __all__ = [
     "INTERNAL_PREFIX",
@@ -110,7 +115,7 @@ class ValidationOutcome:
 
 @dataclass(frozen=True)
 class Check:
-    """One expectation of one suite, built for GX (shared with `validations.post_load`)."""
+    """One expectation of one suite, built for GX (shared with `ferryman.validations.post_load`)."""
 
     suite: str
     spec: ExpectationSpec
@@ -183,7 +188,7 @@ class SuiteRunner:
     """Validates mapped batches against suites; built once per table, used per batch.
 
     Only the expectations that apply to the rows (`applies_to: rows`, the default) run
-    here; `validations.post_load` runs the others on the loaded table.
+    here; `ferryman.validations.post_load` runs the others on the loaded table.
     """
 
     def __init__(self, suites: Sequence[SuiteSpec]) -> None:

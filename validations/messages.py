@@ -9,8 +9,8 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from validations.gx_runner import ExpectationOutcome
-    from validations.suites import ExpectationSpec
+    from ferryman.validations.gx_runner import ExpectationOutcome
+    from ferryman.validations.suites import ExpectationSpec
 
 
 def value_text(value: Any) -> str:

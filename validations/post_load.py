@@ -24,16 +24,16 @@ from typing import Any
 
 from sqlalchemy.engine import make_url
 
-from connectors.secrets import mask_text
-from validations.checks import TARGET
-from validations.gx_context import (
+from ferryman.secrets import mask_text
+from ferryman.validations.checks import TARGET
+from ferryman.validations.gx_context import (
     VALIDATION_LOCK,
     import_gx,
     runs_sql,
     sql_table_batch,
     validate_batch_definition,
 )
-from validations.gx_runner import (
+from ferryman.validations.gx_runner import (
     ExpectationOutcome,
     build_checks,
     by_check,
@@ -41,8 +41,8 @@ from validations.gx_runner import (
     register_custom,
     result_error,
 )
-from validations.messages import describe_failure, describe_unexpected_rows
-from validations.suites import SuiteSpec
+from ferryman.validations.messages import describe_failure, describe_unexpected_rows
+from ferryman.validations.suites import SuiteSpec
 
 _SUMMARY = {"result_format": "SUMMARY", "partial_unexpected_count": 5}
 _COMPLETE = {"result_format": "COMPLETE", "partial_unexpected_count": 5}

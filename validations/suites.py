@@ -9,18 +9,19 @@
         description: Emails must be deliverable.
 
 `type` is a GX expectation type in snake_case, as in GX's JSON suites, or the name of one of
-the project's own expectations (`validations.custom`: classes in
+the project's own expectations (`ferryman.validations.custom`: classes in
 `validations/expectations/*.py`); `kwargs` are its arguments, `mostly` included.
 
 `applies_to` (on the suite, or on one expectation) says when it runs: `rows` (the default)
 on every mapped batch before it loads, through GX's pandas engine; `target` once the
-table is loaded, on the whole target table through GX's SQL engine (`validations.post_load`):
+table is loaded, on the whole target table through GX's SQL engine
+(`ferryman.validations.post_load`):
 what only the loaded table can show (uniqueness across batches, row counts, a SQL query
 against other tables). After the load `severity: row` has no meaning (the rows are in);
 `batch` stops the run, `warn` reports.
 
 Loading checks everything GX would only find at run time, and reports all of it at once
-with file:line:column (`validations.checks`). `check_suite_columns` runs at
+with file:line:column (`ferryman.validations.checks`). `check_suite_columns` runs at
 `ferryman check`, once the mapped columns are known.
 """
 
@@ -32,24 +33,24 @@ from typing import Any, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError
 
-from connectors.registry import did_you_mean
-from mappings.loader import PositionMap, SpecError, SpecIssue, validate_data
-from mappings.model import StrictModel
-from mappings.yaml_positions import UNREADABLE, YamlPath, read_yaml
-from validations.checks import (
+from ferryman.mappings.loader import PositionMap, SpecError, SpecIssue, validate_data
+from ferryman.mappings.model import StrictModel
+from ferryman.suggest import did_you_mean
+from ferryman.validations.checks import (
     ROWS,
     Problem,
     construct,
     expectation_problems,
     gx_arguments,
 )
-from validations.custom import (
+from ferryman.validations.custom import (
     NONE,
     CustomExpectations,
     expectations_folder,
     load_custom_expectations,
 )
-from validations.gx_context import core_expectation_classes
+from ferryman.validations.gx_context import core_expectation_classes
+from ferryman.yaml_positions import UNREADABLE, YamlPath, read_yaml
 
 SUITE_SUFFIXES = (".yaml", ".yml")
 Severity = Literal["row", "batch", "warn"]

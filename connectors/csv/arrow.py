@@ -45,9 +45,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject
-from connectors.csv.options import CsvDialect
-from connectors.csv.parser import ragged, split_record
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject
+from ferryman.connectors.csv.options import CsvDialect
+from ferryman.connectors.csv.parser import ragged, split_record
 
 BLOCK = 1 << 20
 _FIELD_LIMIT = csv.field_size_limit()

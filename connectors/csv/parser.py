@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from connectors.csv.options import CsvDialect
-from connectors.encoding import decoded_chunks, has_undecodable, split_lines
+from ferryman.connectors.csv.options import CsvDialect
+from ferryman.connectors.encoding import decoded_chunks, has_undecodable, split_lines
 
 # Stand-ins for CR/LF inside a record when a custom terminator is used: the csv module
 # would otherwise end the record on them. Private-use characters never met in legacy data.

@@ -20,11 +20,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from connectors.base import Batch, Position, Reject
-from connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
-from connectors.csv.options import AUTO, CsvDialect, CsvOptions
-from connectors.csv.parser import Record, ragged, records
-from connectors.encoding import (
+from ferryman.connectors.base import Batch, Position, Reject
+from ferryman.connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
+from ferryman.connectors.csv.options import AUTO, CsvDialect, CsvOptions
+from ferryman.connectors.csv.parser import Record, ragged, records
+from ferryman.connectors.encoding import (
     Detection,
     concrete_codec,
     decoded_chunks,
@@ -32,8 +32,8 @@ from connectors.encoding import (
     raw_bytes,
     undecodable_summary,
 )
-from connectors.errors import TerminalError
-from connectors.folder import FolderSource, TextRows
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.folder import FolderSource, TextRows
 
 log = logging.getLogger("ferryman.connectors.csv")
 

@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from connectors.errors import TerminalError
+from ferryman.connectors.errors import TerminalError
 
 VFP_VERSIONS = {0x30, 0x31, 0x32}
 

@@ -15,7 +15,7 @@ import struct
 from pathlib import Path
 from typing import BinaryIO
 
-from connectors.errors import TerminalError
+from ferryman.connectors.errors import TerminalError
 
 _MAX_MEMO = 1 << 30
 

@@ -22,19 +22,19 @@ from typing import BinaryIO
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject
-from connectors.dbf.header import (
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject
+from ferryman.connectors.dbf.header import (
     LANGUAGE_DRIVERS,
     UNSUPPORTED_DRIVERS,
     FieldDef,
     Header,
     read_header,
 )
-from connectors.dbf.memo import MemoFile, find_memo
-from connectors.dbf.options import DbfOptions
-from connectors.dbf.values import FieldProblem, Reader, arrow_type, make_reader, varchar
-from connectors.errors import TerminalError
-from connectors.folder import FolderSource
+from ferryman.connectors.dbf.memo import MemoFile, find_memo
+from ferryman.connectors.dbf.options import DbfOptions
+from ferryman.connectors.dbf.values import FieldProblem, Reader, arrow_type, make_reader, varchar
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.folder import FolderSource
 
 log = logging.getLogger(__name__)
 _Problem = tuple[str | None, str]

@@ -18,8 +18,8 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from connectors.dbf.header import FieldDef, Header
-from connectors.dbf.memo import MemoFile, MemoProblem
+from ferryman.connectors.dbf.header import FieldDef, Header
+from ferryman.connectors.dbf.memo import MemoFile, MemoProblem
 
 
 class FieldProblem(ValueError):

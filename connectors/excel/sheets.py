@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Protocol
 
-from connectors.errors import TerminalError
-from connectors.excel.cells import Cell, as_date
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.excel.cells import Cell, as_date
 
 
 class Sheet(Protocol):

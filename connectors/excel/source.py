@@ -17,11 +17,11 @@ from typing import Any
 import pyarrow as pa
 from openpyxl.utils import get_column_letter
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject, Source
-from connectors.errors import TerminalError
-from connectors.excel.cells import ARROW, Cell, cell_value, kind_of, merge
-from connectors.excel.options import ExcelOptions
-from connectors.excel.sheets import Sheet, open_sheet
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject, Source
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.excel.cells import ARROW, Cell, cell_value, kind_of, merge
+from ferryman.connectors.excel.options import ExcelOptions
+from ferryman.connectors.excel.sheets import Sheet, open_sheet
 
 
 @dataclass

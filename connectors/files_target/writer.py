@@ -1,6 +1,6 @@
 """Write batches to Parquet or CSV files for staging exports.
 
-This is not a `connectors.base.Target`: a folder of files has no transaction to share with
+This is not a `ferryman.connectors.base.Target`: a folder of files has no transaction to share with
 the ledger and quarantine tables, no keys to look up, and cannot hold the ledger itself.
 It is a sink with the one guarantee a batch pipeline needs instead: **each batch is one
 file named by its batch number**, written to a temporary name and renamed into place, so
@@ -21,9 +21,9 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from connectors.base import ROW_POSITION
-from connectors.errors import TerminalError
-from connectors.files_target.options import FileTargetOptions
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.files_target.options import FileTargetOptions
 
 
 class FileTarget:

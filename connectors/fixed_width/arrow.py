@@ -39,12 +39,19 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject
-from connectors.encoding import decoded_chunks
-from connectors.fixed_width.layout import Column
-from connectors.fixed_width.lines import Lines, split, without_terminators
-from connectors.fixed_width.options import FixedWidthOptions
-from connectors.fixed_width.units import ASCII, WHITESPACE, WIDE, ByteUnits, WideUnits, byte_units
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject
+from ferryman.connectors.encoding import decoded_chunks
+from ferryman.connectors.fixed_width.layout import Column
+from ferryman.connectors.fixed_width.lines import Lines, split, without_terminators
+from ferryman.connectors.fixed_width.options import FixedWidthOptions
+from ferryman.connectors.fixed_width.units import (
+    ASCII,
+    WHITESPACE,
+    WIDE,
+    ByteUnits,
+    WideUnits,
+    byte_units,
+)
 
 BLOCK = 1 << 20
 _MAX_UNITS_BYTES = (1 << 31) - 1

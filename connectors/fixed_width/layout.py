@@ -13,7 +13,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from connectors.fixed_width.options import FieldLayout, Trim
+from ferryman.connectors.fixed_width.options import FieldLayout, Trim
 
 _NAME_KEYS = ("column", "name", "field", "field_name")
 

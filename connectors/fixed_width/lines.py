@@ -1,5 +1,5 @@
 """Finding the records of a block of character units, as the Python reader splits them
-(`connectors.encoding.split_lines`): on CRLF, LF or a lone CR, or on a given terminator
+(`ferryman.connectors.encoding.split_lines`): on CRLF, LF or a lone CR, or on a given terminator
 only, left to right without overlaps; a block's last, unfinished line (and a CR at its
 very end, which may be half of a CRLF) waits for the next block.
 """

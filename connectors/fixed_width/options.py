@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from connectors.csv.options import check_encoding
+from ferryman.connectors.csv.options import check_encoding
 
 Trim = Literal["both", "left", "right", "none"]
 Sign = Literal["none", "leading", "trailing"]
@@ -112,7 +112,7 @@ class FixedWidthOptions(BaseModel):
         if (self.layout is None) == (self.layout_file is None):
             raise ValueError("give the columns in exactly one of `layout` or `layout_file`")
         if self.layout is not None:
-            from connectors.fixed_width.layout import resolve
+            from ferryman.connectors.fixed_width.layout import resolve
 
             resolve(self.layout, self.base, self.trim)
         return self

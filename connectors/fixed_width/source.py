@@ -21,9 +21,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Literal
 
-from connectors.base import Batch, Position, Reject
-from connectors.csv.options import AUTO
-from connectors.encoding import (
+from ferryman.connectors.base import Batch, Position, Reject
+from ferryman.connectors.csv.options import AUTO
+from ferryman.connectors.encoding import (
     concrete_codec,
     decoded_chunks,
     detect_encoding,
@@ -32,11 +32,11 @@ from connectors.encoding import (
     split_lines,
     undecodable_summary,
 )
-from connectors.errors import TerminalError
-from connectors.fixed_width.arrow import FastRead
-from connectors.fixed_width.layout import Column, read_layout_file, resolve
-from connectors.fixed_width.options import FieldLayout, FixedWidthOptions
-from connectors.folder import FolderSource, TextRows
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.fixed_width.arrow import FastRead
+from ferryman.connectors.fixed_width.layout import Column, read_layout_file, resolve
+from ferryman.connectors.fixed_width.options import FieldLayout, FixedWidthOptions
+from ferryman.connectors.folder import FolderSource, TextRows
 
 log = logging.getLogger("ferryman.connectors.fixed_width")
 

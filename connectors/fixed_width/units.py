@@ -25,7 +25,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
-from connectors.encoding import ESCAPE, ensure_registered
+from ferryman.connectors.encoding import ESCAPE, ensure_registered
 
 WHITESPACE = "".join(c for c in map(chr, range(0x3001)) if c.isspace())
 """Every character `str.isspace()` accepts (none is above U+3000; a test checks all)."""

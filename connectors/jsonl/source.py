@@ -16,11 +16,11 @@ from typing import Any
 
 import pyarrow as pa
 
-from connectors.base import ROW_POSITION, Batch, Position, Reject
-from connectors.errors import TerminalError
-from connectors.folder import FolderSource
-from connectors.jsonl.flatten import LineProblem, Shape, flattener, parse_line, picker
-from connectors.jsonl.options import JsonlOptions
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.folder import FolderSource
+from ferryman.connectors.jsonl.flatten import LineProblem, Shape, flattener, parse_line, picker
+from ferryman.connectors.jsonl.options import JsonlOptions
 
 _BUFFER = 1 << 20
 _BOM = b"\xef\xbb\xbf"

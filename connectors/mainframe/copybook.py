@@ -12,7 +12,7 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from connectors.errors import TerminalError
+from ferryman.connectors.errors import TerminalError
 
 
 class CopybookError(TerminalError):

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.mainframe.layout import Field
+from ferryman.connectors.mainframe.layout import Field
 
 # C0 controls, DEL and C1 controls: what `control_chars: space` turns into spaces.
 CONTROL_TO_SPACE = {c: " " for c in [*range(0x20), *range(0x7F, 0xA0)]}

@@ -10,8 +10,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
 
-from connectors.errors import TerminalError
-from connectors.mainframe.options import EbcdicOptions
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.mainframe.options import EbcdicOptions
 
 
 @dataclass(frozen=True)

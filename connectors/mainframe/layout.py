@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field, replace
 
-from connectors.mainframe.copybook import CopybookError, Item
+from ferryman.connectors.mainframe.copybook import CopybookError, Item
 
 _PIC_REPEAT = re.compile(r"(.)\((\d+)\)")
 

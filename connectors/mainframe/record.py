@@ -8,16 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from connectors.errors import TerminalError
-from connectors.mainframe.decode import (
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.mainframe.decode import (
     CONTROL_TO_SPACE,
     DecodeProblem,
     decode_number,
     trim,
     zoned_rules,
 )
-from connectors.mainframe.layout import Field, Layout, normalise
-from connectors.mainframe.options import EbcdicOptions, RedefinesSelector
+from ferryman.connectors.mainframe.layout import Field, Layout, normalise
+from ferryman.connectors.mainframe.options import EbcdicOptions, RedefinesSelector
 
 
 @dataclass(frozen=True)

@@ -14,9 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from connectors.base import ROW_POSITION, Batch, Position, Source
-from connectors.errors import TerminalError
-from connectors.parquet.options import ParquetOptions
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.parquet.options import ParquetOptions
 
 
 class ParquetSource(Source):

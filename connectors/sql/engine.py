@@ -10,8 +10,13 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine, make_url
 
-from connectors.errors import ConnectionFailed, ConnectorError, TerminalError, TransientError
-from connectors.secrets import mask_text, mask_url
+from ferryman.connectors.errors import (
+    ConnectionFailed,
+    ConnectorError,
+    TerminalError,
+    TransientError,
+)
+from ferryman.secrets import mask_text, mask_url
 
 # Driver names to use when a URL gives none: the drivers ferryman depends on.
 _DEFAULT_DRIVERS = {

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from connectors.errors import TerminalError
+from ferryman.connectors.errors import TerminalError
 
 
 @dataclass(frozen=True, eq=False)

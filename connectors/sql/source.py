@@ -8,7 +8,7 @@ read in the engine's physical order and resumed by row offset, which is exact on
 the source does not change (a frozen legacy export is).
 
 With `partition: {ranges: N}` a table is read as N consecutive key ranges (see
-`connectors.sql.ranges`), each its own statement on its own connection; batches run on
+`ferryman.connectors.sql.ranges`), each its own statement on its own connection; batches run on
 across range boundaries, and each batch's end position names the range and the last key.
 """
 
@@ -23,11 +23,11 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from connectors.base import ROW_POSITION, Batch, Position, Source
-from connectors.errors import TerminalError
-from connectors.sql.engine import create_engine, describe_url, translate_error
-from connectors.sql.options import SqlOptions, SqlPartition
-from connectors.sql.ranges import (
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.sql.engine import create_engine, describe_url, translate_error
+from ferryman.connectors.sql.options import SqlOptions, SqlPartition
+from ferryman.connectors.sql.ranges import (
     KeyColumn,
     KeyRange,
     after_key,
@@ -37,7 +37,7 @@ from connectors.sql.ranges import (
     order_by,
     plan_ranges,
 )
-from connectors.sql.types import arrow_type, to_arrow
+from ferryman.connectors.sql.types import arrow_type, to_arrow
 
 _ROWID = "__ferryman_rowid"
 

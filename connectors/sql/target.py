@@ -1,7 +1,7 @@
 """Write batches into SQLite, PostgreSQL or MariaDB, inside a transaction the caller owns.
 
 PostgreSQL takes COPY inside the same transaction: binary COPY built column by column from
-Arrow (`connectors.sql.pgcopy`), text CSV written by pyarrow for a column binary cannot
+Arrow (`ferryman.connectors.sql.pgcopy`), text CSV written by pyarrow for a column binary cannot
 carry exactly, row by row only as a last resort. Its upserts go through a temporary
 staging table and one `INSERT ... ON CONFLICT` that also hands back the before-images.
 The others take multi-row parameterised INSERTs chunked below the bind-parameter limit.
@@ -20,12 +20,12 @@ from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
-from connectors.base import TableSchema, Target, TargetCapabilities
-from connectors.errors import ConnectorError
-from connectors.sql import arrow_fetch, mysqlload, pgcopy
-from connectors.sql.engine import create_engine, describe_url, translate_error
-from connectors.sql.options import SqlOptions
-from connectors.sql.types import JsonText, adapt_reflected, same_kind, sql_type
+from ferryman.connectors.base import TableSchema, Target, TargetCapabilities
+from ferryman.connectors.errors import ConnectorError
+from ferryman.connectors.sql import arrow_fetch, mysqlload, pgcopy
+from ferryman.connectors.sql.engine import create_engine, describe_url, translate_error
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.types import JsonText, adapt_reflected, same_kind, sql_type
 
 _CAPABILITIES = {
     "postgresql": TargetCapabilities(

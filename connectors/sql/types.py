@@ -12,7 +12,7 @@ ferryman creates the engine's native type where it has one:
 | json        | JSONB       | JSON (MariaDB: LONGTEXT + JSON_VALID) | TEXT        |
 
 Whatever the column, Python sees what the batch held: a uuid as its canonical text, JSON
-as canonical JSON text (`connectors.json_text`; jsonb and MySQL's JSON are read back into
+as canonical JSON text (`ferryman.connectors.json_text`; jsonb and MySQL's JSON are read back into
 it), a time as `datetime.time`. So rows read back hash like the rows written.
 """
 
@@ -34,8 +34,8 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.functions import FunctionElement
 from sqlalchemy.types import TypeDecorator, TypeEngine, UserDefinedType
 
-from connectors.base import ColumnSchema
-from connectors.json_text import canonical_json, canonical_value
+from ferryman.connectors.base import ColumnSchema
+from ferryman.connectors.json_text import canonical_json, canonical_value
 
 _MYSQL = ("mysql", "mariadb")
 
@@ -162,7 +162,7 @@ def same_kind(declared: TypeEngine[Any], wanted: TypeEngine[Any]) -> bool:
 
     A text column holds a uuid or JSON as the canonical text ferryman writes: tables that
     ferryman created before it made native types (VARCHAR(36), TEXT), MariaDB's JSON
-    (reflected as LONGTEXT). Its length is for `mappings.tables.schema_diff` to check. A
+    (reflected as LONGTEXT). Its length is for `ferryman.mappings.tables.schema_diff` to check. A
     time is not taken into text: its text form differs between engines."""
     have, want = _family(declared), _family(wanted)
     return have == want or (want in _HELD_AS_TEXT and have == "text")

@@ -15,21 +15,21 @@ import pyarrow as pa
 from pydantic import BaseModel, ValidationError
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
-from connectors.registry import Registry, RegistryError
-from mappings._arrow import StepResult
-from mappings.functions.base import (
+from ferryman.connectors.registry import Registry, RegistryError
+from ferryman.mappings._arrow import StepResult
+from ferryman.mappings.functions.base import (
     DocExample,
     NoArgs,
     SingleInputFunction,
     TextFunction,
     TransformFunction,
 )
-from mappings.functions.combine import Coalesce, Concat, ConcatWs
-from mappings.functions.lookup import Lookup, Map
-from mappings.functions.parsing import ParseDate, ParseNumber, ParseTimestamp
-from mappings.functions.privacy import Hash
-from mappings.functions.strings import Extract, Pad, Split, Unpad
-from mappings.functions.text import (
+from ferryman.mappings.functions.combine import Coalesce, Concat, ConcatWs
+from ferryman.mappings.functions.lookup import Lookup, Map
+from ferryman.mappings.functions.parsing import ParseDate, ParseNumber, ParseTimestamp
+from ferryman.mappings.functions.privacy import Hash
+from ferryman.mappings.functions.strings import Extract, Pad, Split, Unpad
+from ferryman.mappings.functions.text import (
     CollapseWhitespace,
     Lower,
     Replace,
@@ -38,8 +38,8 @@ from mappings.functions.text import (
     Trim,
     Upper,
 )
-from mappings.lookups import CompileContext, InMemoryLookups
-from mappings.model import Step
+from ferryman.mappings.lookups import CompileContext, InMemoryLookups
+from ferryman.mappings.model import Step
 
 __all__ = [
     "BUILTINS",

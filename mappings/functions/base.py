@@ -14,9 +14,9 @@ from typing import Any, ClassVar, TypeVar
 import pyarrow as pa
 from pydantic import BaseModel
 
-from mappings._arrow import StepResult, as_array, as_text
-from mappings.lookups import CompileContext
-from mappings.model import StrictModel
+from ferryman.mappings._arrow import StepResult, as_array, as_text
+from ferryman.mappings.lookups import CompileContext
+from ferryman.mappings.model import StrictModel
 
 M = TypeVar("M", bound=BaseModel)
 

@@ -6,9 +6,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field
 
-from mappings._arrow import StepResult, as_array, as_text
-from mappings.functions.base import DocExample, TransformFunction, expect_args
-from mappings.model import StrictModel
+from ferryman.mappings._arrow import StepResult, as_array, as_text
+from ferryman.mappings.functions.base import DocExample, TransformFunction, expect_args
+from ferryman.mappings.model import StrictModel
 
 
 class ConcatArgs(StrictModel):

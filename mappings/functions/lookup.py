@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, PrivateAttr, field_validator, model_validator
 
-from mappings._arrow import StepResult, as_text, errors_where, falsy_nulls, join, quoted
-from mappings.functions.base import DocExample, TextFunction, expect_args
-from mappings.lookups import (
+from ferryman.mappings._arrow import StepResult, as_text, errors_where, falsy_nulls, join, quoted
+from ferryman.mappings.functions.base import DocExample, TextFunction, expect_args
+from ferryman.mappings.lookups import (
     CompileContext,
     InMemoryLookups,
     LookupProvider,
@@ -20,7 +20,7 @@ from mappings.lookups import (
     key_value_columns,
     read_csv_table,
 )
-from mappings.model import StrictModel
+from ferryman.mappings.model import StrictModel
 
 Scalar = str | int | float | bool | None
 Unmatched = Literal["default", "null", "quarantine", "keep"]

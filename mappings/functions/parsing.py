@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from mappings._arrow import (
+from ferryman.mappings._arrow import (
     StepResult,
     as_text,
     errors_where,
@@ -22,9 +22,9 @@ from mappings._arrow import (
     strptime_strict,
     time_of_day_nonzero,
 )
-from mappings.functions.base import DocExample, SingleInputFunction, expect_args
-from mappings.model import StrictModel, TypeSpec
-from mappings.types import cast_column
+from ferryman.mappings.functions.base import DocExample, SingleInputFunction, expect_args
+from ferryman.mappings.model import StrictModel, TypeSpec
+from ferryman.mappings.types import cast_column
 
 # Arrow's strptime has no fractional seconds and zoned results cannot be checked.
 _UNSUPPORTED = {"%f": "fractional seconds", "%z": "UTC offsets", "%Z": "time zone names"}

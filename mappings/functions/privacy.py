@@ -15,11 +15,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, PrivateAttr, field_validator
 
-from mappings._arrow import StepResult
-from mappings._casts import per_value
-from mappings.functions.base import DocExample, TextFunction, expect_args
-from mappings.lookups import CompileContext
-from mappings.model import StrictModel
+from ferryman.mappings._arrow import StepResult
+from ferryman.mappings._casts import per_value
+from ferryman.mappings.functions.base import DocExample, TextFunction, expect_args
+from ferryman.mappings.lookups import CompileContext
+from ferryman.mappings.model import StrictModel
 
 _ENV_REF = re.compile(r"^\$\{([A-Za-z_][A-Za-z0-9_]*)\}$")
 

@@ -8,9 +8,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from mappings._arrow import StepResult, errors_where, falsy_nulls, finish, join, quoted
-from mappings.functions.base import DocExample, TextFunction, expect_args
-from mappings.model import StrictModel
+from ferryman.mappings._arrow import StepResult, errors_where, falsy_nulls, finish, join, quoted
+from ferryman.mappings.functions.base import DocExample, TextFunction, expect_args
+from ferryman.mappings.model import StrictModel
 
 Side = Literal["left", "right"]
 

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from connectors.base import ROW_POSITION, Position
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
-from connectors.errors import TerminalError
+from ferryman.connectors.base import ROW_POSITION, Position
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
+from ferryman.connectors.errors import TerminalError
 
 
 def _spectrum_cases(datasets: Path) -> list[str]:

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION, Reject
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
-from connectors.errors import TerminalError
+from ferryman.connectors.base import ROW_POSITION, Reject
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
+from ferryman.connectors.errors import TerminalError
 
 pytestmark = pytest.mark.datasets
 

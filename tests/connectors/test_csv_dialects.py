@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION, Reject
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
-from connectors.encoding import detect_encoding
-from connectors.errors import TerminalError
+from ferryman.connectors.base import ROW_POSITION, Reject
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
+from ferryman.connectors.encoding import detect_encoding
+from ferryman.connectors.errors import TerminalError
 
 
 def _read(

@@ -17,10 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Batch, Position
-from connectors.csv.arrow import refusal
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
+from ferryman.connectors.base import Batch, Position
+from ferryman.connectors.csv.arrow import refusal
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
 
 SIZES = (1, 2, 3, 7, 1000)
 

@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION, Batch, Position
-from connectors.dbf.options import DbfOptions
-from connectors.dbf.source import DbfSource
-from connectors.errors import TerminalError
+from ferryman.connectors.base import ROW_POSITION, Batch, Position
+from ferryman.connectors.dbf.options import DbfOptions
+from ferryman.connectors.dbf.source import DbfSource
+from ferryman.connectors.errors import TerminalError
 
 FIELDS = [("CODE", "C", 6, 0), ("QTY", "N", 8, 2), ("BORN", "D", 8, 0), ("OK", "L", 1, 0)]
 

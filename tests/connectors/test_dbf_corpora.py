@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION, Batch
-from connectors.dbf.options import DbfOptions
-from connectors.dbf.source import DbfSource
+from ferryman.connectors.base import ROW_POSITION, Batch
+from ferryman.connectors.dbf.options import DbfOptions
+from ferryman.connectors.dbf.source import DbfSource
 
 pytestmark = pytest.mark.datasets
 
@@ -71,7 +71,7 @@ def test_missing_memo_file_with_memos_as_null(datasets: Path) -> None:
 
 
 def test_mazovia_code_page_has_no_codec_and_says_so(datasets: Path) -> None:
-    from connectors.errors import TerminalError
+    from ferryman.connectors.errors import TerminalError
 
     with pytest.raises(TerminalError, match=r"Mazovia \(cp620\), which Python has no codec"):
         _read(datasets / "dbf-fixtures", "mazovia.dbf")

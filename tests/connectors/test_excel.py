@@ -10,10 +10,10 @@ from typing import Any
 import openpyxl
 import pytest
 
-from connectors.base import ROW_POSITION, Batch, Position
-from connectors.errors import TerminalError
-from connectors.excel.options import ExcelOptions
-from connectors.excel.source import ExcelSource
+from ferryman.connectors.base import ROW_POSITION, Batch, Position
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.excel.options import ExcelOptions
+from ferryman.connectors.excel.source import ExcelSource
 
 
 def _rows(batches: list[Batch]) -> list[dict[str, Any]]:

@@ -9,10 +9,10 @@ import pyarrow.dataset as ds
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION
-from connectors.errors import TerminalError
-from connectors.files_target.options import FileTargetOptions
-from connectors.files_target.writer import FileTarget
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.files_target.options import FileTargetOptions
+from ferryman.connectors.files_target.writer import FileTarget
 
 
 def _batch(start: int, n: int) -> pa.Table:

@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import Position
-from connectors.errors import TerminalError
-from connectors.fixed_width.options import FixedWidthOptions
-from connectors.fixed_width.source import FixedWidthSource
+from ferryman.connectors.base import Position
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.fixed_width.options import FixedWidthOptions
+from ferryman.connectors.fixed_width.source import FixedWidthSource
 
 LAYOUT = [
     {"name": "id", "start": 1, "length": 3},

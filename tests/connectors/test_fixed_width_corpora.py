@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION
-from connectors.fixed_width.options import FixedWidthOptions
-from connectors.fixed_width.source import FixedWidthSource
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.connectors.fixed_width.options import FixedWidthOptions
+from ferryman.connectors.fixed_width.source import FixedWidthSource
 
 pytestmark = pytest.mark.datasets
 

@@ -16,11 +16,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connectors.base import Batch, Position
-from connectors.fixed_width import arrow
-from connectors.fixed_width.options import FixedWidthOptions
-from connectors.fixed_width.source import FixedWidthSource
-from connectors.fixed_width.units import WHITESPACE, byte_units
+from ferryman.connectors.base import Batch, Position
+from ferryman.connectors.fixed_width import arrow
+from ferryman.connectors.fixed_width.options import FixedWidthOptions
+from ferryman.connectors.fixed_width.source import FixedWidthSource
+from ferryman.connectors.fixed_width.units import WHITESPACE, byte_units
 
 LAYOUT = [
     {"name": "id", "start": 1, "length": 3},

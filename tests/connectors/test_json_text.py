@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.json_text import JsonProblem, canonical_json, canonical_value
-from connectors.sql.types import JsonText
+from ferryman.connectors.json_text import JsonProblem, canonical_json, canonical_value
+from ferryman.connectors.sql.types import JsonText
 from tests.conftest import Database
 
 

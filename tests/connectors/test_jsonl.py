@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION, Batch, Position
-from connectors.errors import TerminalError
-from connectors.jsonl.options import JsonlOptions
-from connectors.jsonl.source import JsonlSource
+from ferryman.connectors.base import ROW_POSITION, Batch, Position
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.jsonl.options import JsonlOptions
+from ferryman.connectors.jsonl.source import JsonlSource
 
 
 def _source(tmp_path: Path, text: str | bytes, **options: Any) -> JsonlSource:

@@ -9,12 +9,12 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from connectors.base import ROW_POSITION, Batch, Position
-from connectors.errors import TerminalError
-from connectors.mainframe.copybook import CopybookError, parse_copybook
-from connectors.mainframe.layout import build_layout
-from connectors.mainframe.options import EbcdicOptions
-from connectors.mainframe.source import EbcdicSource
+from ferryman.connectors.base import ROW_POSITION, Batch, Position
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.mainframe.copybook import CopybookError, parse_copybook
+from ferryman.connectors.mainframe.layout import build_layout
+from ferryman.connectors.mainframe.options import EbcdicOptions
+from ferryman.connectors.mainframe.source import EbcdicSource
 
 BOOK = """\
       * a customer record

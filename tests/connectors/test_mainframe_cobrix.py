@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION, Position
-from connectors.mainframe.options import EbcdicOptions
-from connectors.mainframe.source import EbcdicSource
+from ferryman.connectors.base import ROW_POSITION, Position
+from ferryman.connectors.mainframe.options import EbcdicOptions
+from ferryman.connectors.mainframe.source import EbcdicSource
 
 pytestmark = pytest.mark.datasets
 

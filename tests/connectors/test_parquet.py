@@ -11,10 +11,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from connectors.base import ROW_POSITION, Batch, Position
-from connectors.errors import TerminalError
-from connectors.parquet.options import ParquetOptions
-from connectors.parquet.source import ParquetSource
+from ferryman.connectors.base import ROW_POSITION, Batch, Position
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.parquet.options import ParquetOptions
+from ferryman.connectors.parquet.source import ParquetSource
 
 N = 23
 

@@ -18,11 +18,11 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION, Reject
-from connectors.csv.options import CsvOptions
-from connectors.csv.source import CsvSource
-from connectors.fixed_width.options import FixedWidthOptions
-from connectors.fixed_width.source import FixedWidthSource
+from ferryman.connectors.base import ROW_POSITION, Reject
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
+from ferryman.connectors.fixed_width.options import FixedWidthOptions
+from ferryman.connectors.fixed_width.source import FixedWidthSource
 
 pytestmark = pytest.mark.datasets
 

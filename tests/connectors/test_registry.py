@@ -2,9 +2,10 @@ from __future__ import annotations
 
 import pytest
 
-from connectors.kinds import CONNECTORS, ConnectorKind, make_registry
-from connectors.registry import Registry, RegistryError, did_you_mean
-from connectors.secrets import mask_text, mask_url
+from ferryman.connectors.kinds import CONNECTORS, ConnectorKind, make_registry
+from ferryman.connectors.registry import Registry, RegistryError
+from ferryman.secrets import mask_text, mask_url
+from ferryman.suggest import did_you_mean
 
 
 def test_builtin_kinds_are_registered() -> None:
@@ -43,7 +44,9 @@ def test_entry_points_are_loaded_after_builtins(monkeypatch: pytest.MonkeyPatch)
         def load() -> ConnectorKind:
             return CONNECTORS.get("csv")
 
-    monkeypatch.setattr("connectors.registry.entry_points", lambda group: [FakeEntryPoint()])
+    monkeypatch.setattr(
+        "ferryman.connectors.registry.entry_points", lambda group: [FakeEntryPoint()]
+    )
     reg = make_registry()
     assert reg.get("fake").name == "csv"
 

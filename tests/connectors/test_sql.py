@@ -11,11 +11,11 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from connectors.base import ROW_POSITION, Batch, ColumnSchema, Position, TableSchema
-from connectors.errors import ConnectionFailed, TerminalError
-from connectors.sql.options import SqlOptions
-from connectors.sql.source import SqlSource
-from connectors.sql.target import SqlTarget
+from ferryman.connectors.base import ROW_POSITION, Batch, ColumnSchema, Position, TableSchema
+from ferryman.connectors.errors import ConnectionFailed, TerminalError
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.source import SqlSource
+from ferryman.connectors.sql.target import SqlTarget
 from tests.conftest import Database
 
 

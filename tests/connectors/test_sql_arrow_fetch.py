@@ -17,12 +17,12 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from connectors.base import ColumnSchema, TableSchema
-from connectors.json_text import canonical_json
-from connectors.sql import arrow_fetch
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.fingerprint import arrow_row_hashes, rows_to_arrow
+from ferryman.connectors.base import ColumnSchema, TableSchema
+from ferryman.connectors.json_text import canonical_json
+from ferryman.connectors.sql import arrow_fetch
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.fingerprint import arrow_row_hashes, rows_to_arrow
 from tests.conftest import Database
 
 D = decimal.Decimal

@@ -14,14 +14,14 @@ import pytest
 import sqlalchemy as sa
 from pydantic import SecretStr
 
-from connectors.base import ColumnSchema, TableSchema
-from connectors.errors import TerminalError, TransientError
-from connectors.sql import pgcopy
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.journal import Journal
-from flows.ledger import Ledger
-from flows.write import WriteCounts, write_rows
+from ferryman.connectors.base import ColumnSchema, TableSchema
+from ferryman.connectors.errors import TerminalError, TransientError
+from ferryman.connectors.sql import pgcopy
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.journal import Journal
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.write import WriteCounts, write_rows
 from tests.conftest import Database
 
 D = decimal.Decimal

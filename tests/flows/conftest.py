@@ -14,6 +14,7 @@ from demo.generate import generate
 from tests.conftest import Database
 
 ROOT = Path(__file__).resolve().parents[2]
+DEMO_PROJECT = ROOT / "examples" / "crm"
 
 
 @pytest.fixture(scope="session")
@@ -51,10 +52,7 @@ def small_legacy(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[s
 
 def copy_demo_project(dest: Path) -> Path:
     """The demo project (ferryman.yaml, specs, suites) copied to `dest`."""
-    dest.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / "ferryman.yaml", dest / "ferryman.yaml")
-    shutil.copytree(ROOT / "mappings" / "specs", dest / "mappings" / "specs")
-    shutil.copytree(ROOT / "validations" / "suites", dest / "validations" / "suites")
+    shutil.copytree(DEMO_PROJECT, dest, ignore=shutil.ignore_patterns(".demo"), dirs_exist_ok=True)
     return dest
 
 

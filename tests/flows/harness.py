@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from flows.fingerprint import canonical
+from ferryman.flows.fingerprint import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TABLES = ("customers", "orders", "products", "order_lines")
@@ -31,7 +31,6 @@ def child_env(
         "DEMO_LEGACY_URL": f"sqlite:///{legacy_dir / 'crm.db'}",
         "DEMO_EXPORTS": str(legacy_dir / "exports"),
         "DEMO_TARGET_URL": target_url,
-        "PYTHONPATH": str(ROOT),
     }
     if api_url:
         env["PREFECT_API_URL"] = api_url
@@ -45,7 +44,7 @@ def ferryman(
     args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
 ) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "ferryman.flows.cli", *args],
         cwd=cwd,
         env=env,
         capture_output=True,
@@ -57,7 +56,7 @@ def ferryman(
 
 def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "ferryman.flows.cli", *args],
         cwd=cwd,
         env=env,
         stdout=subprocess.PIPE,

@@ -32,7 +32,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from mappings.loader import load_specs
+from ferryman.mappings.loader import load_specs
 from tests.conftest import Database, fresh_db
 from tests.flows import harness
 
@@ -176,7 +176,6 @@ def _env(sqlite_file: Path, target: Database, api_url: str) -> dict[str, str]:
         **os.environ,
         "CHINOOK_URL": f"sqlite:///{sqlite_file}",
         "CHINOOK_TARGET_URL": target.url,
-        "PYTHONPATH": str(harness.ROOT),
         "PREFECT_API_URL": api_url,
     }
     env.pop("FERRYMAN_FAULT", None)

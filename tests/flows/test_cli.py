@@ -17,7 +17,7 @@ from tests.conftest import Database
 
 def ferryman(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", *args],
+        [sys.executable, "-m", "ferryman.flows.cli", *args],
         cwd=cwd,
         env={**os.environ, **env},
         capture_output=True,
@@ -33,7 +33,6 @@ def _env(legacy: tuple[Path, dict[str, Any]], target_url: str) -> dict[str, str]
         "DEMO_LEGACY_URL": f"sqlite:///{legacy_dir / 'crm.db'}",
         "DEMO_EXPORTS": str(legacy_dir / "exports"),
         "DEMO_TARGET_URL": target_url,
-        "PYTHONPATH": str(Path(__file__).resolve().parents[2]),
     }
 
 

@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flows.dryrun import dry_run
-from flows.migrate import migrate
-from flows.target_state import HISTORY_TABLE, read_counters
+from ferryman.flows.dryrun import dry_run
+from ferryman.flows.migrate import migrate
+from ferryman.flows.target_state import HISTORY_TABLE, read_counters
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import SOURCE, make_project
@@ -159,7 +159,7 @@ def test_a_killed_dry_run_leaves_the_target_unchanged_and_status_says_so(
     migrate(str(project))
     _rewrite_source(tmp_path, [(i, n.upper(), a) for i, n, a in SOURCE])
     before = _snapshot(any_db)
-    env = {**os.environ, "PREFECT_API_URL": prefect_harness, "PYTHONPATH": str(harness.ROOT)}
+    env = {**os.environ, "PREFECT_API_URL": prefect_harness}
     # Batch 2 holds row 8, quarantined: the quarantine counter moves before the kill.
     env["FERRYMAN_FAULT"] = "after_commit:items:2"
     killed = harness.ferryman(["plan"], env, project)
@@ -178,7 +178,7 @@ def test_plan_command_no_history_and_a_failing_gate(
 ) -> None:
     gates = "gates:\n  max_quarantined_share: 0.05\n"
     project = make_project(tmp_path, sqlite_db, monkeypatch, project_gates=gates)
-    env = {**os.environ, "PREFECT_API_URL": prefect_harness, "PYTHONPATH": str(harness.ROOT)}
+    env = {**os.environ, "PREFECT_API_URL": prefect_harness}
     planned = harness.ferryman(["run", "--dry-run", "--no-history"], env, project)
     assert planned.returncode == 3, planned.stderr[-3000:]
     assert "gate would fail" in planned.stdout

@@ -1,5 +1,5 @@
 """An existing target table that does not fit the spec is refused before anything is
-written, with one line per difference (`mappings.tables.schema_diff`); a table ferryman
+written, with one line per difference (`ferryman.mappings.tables.schema_diff`); a table ferryman
 created itself always fits its spec on the next run."""
 
 from __future__ import annotations
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.runner import prepare
-from mappings.yaml_positions import SpecError
+from ferryman.flows.runner import prepare
+from ferryman.yaml_positions import SpecError
 from tests.conftest import Database
 from tests.flows.lookup_project import REGIONS, make_project
 

@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 from pydantic import SecretStr
 
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.ledger import Ledger
-from flows.locks import LockedError, TableLocks
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.locks import LockedError, TableLocks
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.conftest import copy_demo_project
@@ -26,10 +26,10 @@ ROOT = Path(__file__).resolve().parents[2]
 CONTENDER = """
 import sys, time
 from pydantic import SecretStr
-from connectors.sql.options import SqlOptions
-from connectors.sql.target import SqlTarget
-from flows.ledger import Ledger
-from flows.locks import LockedError, TableLocks
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.target import SqlTarget
+from ferryman.flows.ledger import Ledger
+from ferryman.flows.locks import LockedError, TableLocks
 url, run_id, start_at, then = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 target = SqlTarget("t", SqlOptions(url=SecretStr(url)))
 ledger = Ledger(target.engine)
@@ -60,7 +60,7 @@ def _contender(db: Database, run_id: str, start_at: float, then: str) -> subproc
     return subprocess.Popen(
         [sys.executable, "-c", CONTENDER, db.url, run_id, str(start_at), then],
         cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=dict(os.environ),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from flows.migrate import migrate
-from flows.plan import load_plan
-from flows.project import load_project
-from flows.runner import check_project
-from mappings.yaml_positions import SpecError, SpecIssue
+from ferryman.flows.migrate import migrate
+from ferryman.flows.plan import load_plan
+from ferryman.flows.project import load_project
+from ferryman.flows.runner import check_project
+from ferryman.yaml_positions import SpecError, SpecIssue
 from tests.conftest import Database
 from tests.flows.lookup_project import ACCOUNTS, REGIONS, make_project
 

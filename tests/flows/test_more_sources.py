@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.migrate import migrate
-from flows.runner import check_project
-from mappings.yaml_positions import SpecError
+from ferryman.flows.migrate import migrate
+from ferryman.flows.runner import check_project
+from ferryman.yaml_positions import SpecError
 from tests.conftest import Database
 from tests.flows import harness
 

@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from flows.migrate import migrate
-from flows.rollback import rollback
+from ferryman.flows.migrate import migrate
+from ferryman.flows.rollback import rollback
 from tests.conftest import Database
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

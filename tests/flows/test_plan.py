@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.plan import load_plan
-from flows.project import load_project
-from mappings.yaml_positions import SpecError
+from ferryman.flows.plan import load_plan
+from ferryman.flows.project import load_project
+from ferryman.yaml_positions import SpecError
 from tests.flows.conftest import copy_demo_project
 
 

@@ -28,10 +28,10 @@ import pyarrow as pa
 import pytest
 from ruamel.yaml import YAML
 
-from connectors.base import ROW_POSITION
-from mappings.compile import ROW_INDEX, CompiledMapping, compile_spec
-from mappings.lookups import InMemoryKeyMap, InMemoryLookups, LookupKind
-from mappings.model import MappingSpec
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.mappings.compile import ROW_INDEX, CompiledMapping, compile_spec
+from ferryman.mappings.lookups import InMemoryKeyMap, InMemoryLookups, LookupKind
+from ferryman.mappings.model import MappingSpec
 
 CASES = sorted((Path(__file__).parent / "cases").glob("*.yaml"))
 CASE_KEYS = {
@@ -154,7 +154,7 @@ def test_case(path: Path, tmp_path: Path) -> None:
 
 
 def test_every_function_has_a_case() -> None:
-    from mappings.functions import BUILTINS
+    from ferryman.mappings.functions import BUILTINS
 
     used = set()
     for path in CASES:

@@ -17,10 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connectors.sql.options import SqlOptions
-from connectors.sql.source import SqlSource
-from mappings.compile import ROW_INDEX, compile_spec
-from mappings.loader import load_specs
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.source import SqlSource
+from ferryman.mappings.compile import ROW_INDEX, compile_spec
+from ferryman.mappings.loader import load_specs
 
 SPECS = Path(__file__).resolve().parents[2] / "examples" / "chinook" / "mappings" / "specs"
 SAMPLE_ROWS = 3

@@ -10,18 +10,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ROW_POSITION
-from mappings.compile import (
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.mappings.compile import (
     ROW_INDEX,
     CompileError,
     MappedBatch,
     check_spec,
     compile_spec,
 )
-from mappings.expressions import ExpressionError
-from mappings.model import MappingSpec
+from ferryman.mappings.expressions import ExpressionError
+from ferryman.mappings.model import MappingSpec
 
-SPECS = sorted((Path(__file__).parents[2] / "mappings" / "specs").glob("*.yaml"))
+SPECS = sorted((Path(__file__).parents[2] / "examples").glob("*/mappings/specs/*.yaml"))
 
 
 def spec(**overrides: Any) -> MappingSpec:
@@ -258,9 +258,9 @@ def test_default_is_cast_once_and_fills_nulls() -> None:
     assert [str(v) for v in result.rows.column("n").to_pylist()] == ["1.50", "0.00"]
 
 
-@pytest.mark.parametrize("path", SPECS, ids=[p.stem for p in SPECS])
+@pytest.mark.parametrize("path", SPECS, ids=[f"{p.parents[2].name}-{p.stem}" for p in SPECS])
 def test_project_specs_compile(path: Path) -> None:
-    from mappings.loader import load_spec
+    from ferryman.mappings.loader import load_spec
 
     s = load_spec(path)
     compiled = compile_spec(s)

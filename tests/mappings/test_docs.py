@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mappings import docs
-from mappings.functions import BUILTINS
+from ferryman.mappings import docs
+from ferryman.mappings.functions import BUILTINS
 
 
 def test_committed_page_is_current() -> None:
-    assert docs.is_current(), "docs/functions.md is stale: run `python -m mappings.docs --write`"
+    assert docs.is_current(), (
+        "docs/functions.md is stale: run `python -m ferryman.mappings.docs --write`"
+    )
 
 
 def test_every_function_has_a_section_with_its_example_output() -> None:

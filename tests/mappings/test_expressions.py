@@ -9,7 +9,7 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from mappings.expressions import ExpressionError, parse_expression
+from ferryman.mappings.expressions import ExpressionError, parse_expression
 
 
 def evaluate(text: str, **columns: list[Any]) -> list[Any]:

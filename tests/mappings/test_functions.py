@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 
-from connectors.registry import RegistryError
-from mappings.functions import (
+from ferryman.connectors.registry import RegistryError
+from ferryman.mappings.functions import (
     BUILTINS,
     FUNCTIONS,
     StepResult,
@@ -23,9 +23,9 @@ from mappings.functions import (
     parse_args,
     run_doc_example,
 )
-from mappings.functions.base import SingleInputFunction
-from mappings.lookups import CompileContext, InMemoryLookups
-from mappings.model import Step
+from ferryman.mappings.functions.base import SingleInputFunction
+from ferryman.mappings.lookups import CompileContext, InMemoryLookups
+from ferryman.mappings.model import Step
 
 EXPECTED_BUILTINS = {
     "trim", "upper", "lower", "title", "collapse_whitespace", "map", "parse_date",

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.gates import HALT, ROLLBACK, percent, resolve
-from mappings.loader import SpecError, load_spec
-from mappings.model import Gates
+from ferryman.flows.gates import HALT, ROLLBACK, percent, resolve
+from ferryman.mappings.loader import SpecError, load_spec
+from ferryman.mappings.model import Gates
 
 SPEC = """\
 target: items

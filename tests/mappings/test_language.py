@@ -10,14 +10,14 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connectors.base import ROW_POSITION, ColumnSchema
-from mappings.compile import CompileError, check_spec, compile_spec
-from mappings.loader import check_source_columns, load_spec, load_spec_with_positions
-from mappings.lookups import InMemoryKeyMap, InMemoryLookups
-from mappings.model import MappingSpec
-from mappings.rows import group_by_stream
-from mappings.tables import schema_diff
-from mappings.yaml_positions import SpecError
+from ferryman.connectors.base import ROW_POSITION, ColumnSchema
+from ferryman.mappings.compile import CompileError, check_spec, compile_spec
+from ferryman.mappings.loader import check_source_columns, load_spec, load_spec_with_positions
+from ferryman.mappings.lookups import InMemoryKeyMap, InMemoryLookups
+from ferryman.mappings.model import MappingSpec
+from ferryman.mappings.rows import group_by_stream
+from ferryman.mappings.tables import schema_diff
+from ferryman.yaml_positions import SpecError
 
 
 def write(tmp_path: Path, text: str, name: str = "spec.yaml") -> Path:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 
-from connectors.registry import Registry
-from mappings.loader import (
+from ferryman.connectors.registry import Registry
+from ferryman.mappings.loader import (
     SpecError,
     check_source_columns,
     load_spec,
@@ -21,7 +21,7 @@ from mappings.loader import (
     load_yaml_model,
     positions_of,
 )
-from mappings.model import MappingSpec, Step, StrictModel
+from ferryman.mappings.model import MappingSpec, Step, StrictModel
 
 BAD_SPECS = Path(__file__).parent / "bad_specs"
 
@@ -277,10 +277,10 @@ def fake_functions(monkeypatch: pytest.MonkeyPatch) -> None:
             args[next(iter(model.model_fields))] = args.pop("_")
         return model.model_validate(args)
 
-    module = types.ModuleType("mappings.functions")
+    module = types.ModuleType("ferryman.mappings.functions")
     module.FUNCTIONS = registry  # type: ignore[attr-defined]
     module.parse_args = parse_args  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mappings.functions", module)
+    monkeypatch.setitem(sys.modules, "ferryman.mappings.functions", module)
 
 
 FUNCTION_SPEC = """\
@@ -323,9 +323,9 @@ def test_steps_are_checked_even_when_the_model_fails(tmp_path: Path) -> None:
 
 
 def test_real_functions_registry(tmp_path: Path) -> None:
-    functions = pytest.importorskip("mappings.functions", reason="not written yet")
+    functions = pytest.importorskip("ferryman.mappings.functions", reason="not written yet")
     if not hasattr(functions, "FUNCTIONS"):  # the package exists, its __init__ not yet
-        pytest.skip("mappings.functions has no FUNCTIONS registry yet")
+        pytest.skip("ferryman.mappings.functions has no FUNCTIONS registry yet")
     text = GOOD.replace("type: string(120)", "transform: [mapp, {map: {valuez: {A: a}}}]")
     lines = issues_of(write(tmp_path, text, "f.yaml"))
     assert lines[0].startswith("f.yaml:8:17: fields.name.transform[0]: unknown ")
@@ -358,10 +358,10 @@ def _fake_parse(text: str) -> FakeExpression:
 
 @pytest.fixture
 def fake_expressions(monkeypatch: pytest.MonkeyPatch) -> None:
-    module = types.ModuleType("mappings.expressions")
+    module = types.ModuleType("ferryman.mappings.expressions")
     module.parse_expression = _fake_parse  # type: ignore[attr-defined]
     module.ExpressionError = FakeExpressionError  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "mappings.expressions", module)
+    monkeypatch.setitem(sys.modules, "ferryman.mappings.expressions", module)
 
 
 @pytest.mark.usefixtures("fake_expressions")
@@ -382,7 +382,7 @@ def test_filter_error_is_positioned(tmp_path: Path, filter_line: str, column: in
 
 def test_real_filter_expression_error(tmp_path: Path) -> None:
     expressions = pytest.importorskip(
-        "mappings.expressions", reason="mappings.expressions not written yet"
+        "ferryman.mappings.expressions", reason="ferryman.mappings.expressions not written yet"
     )
     text = "STATUS == 'A' and and ("
     with pytest.raises(expressions.ExpressionError) as err:

@@ -10,10 +10,10 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from mappings._arrow import StepResult
-from mappings.functions import get_function
-from mappings.model import CastOptions, Step, TypeSpec
-from mappings.types import arrow_type, cast_column
+from ferryman.mappings._arrow import StepResult
+from ferryman.mappings.functions import get_function
+from ferryman.mappings.model import CastOptions, Step, TypeSpec
+from ferryman.mappings.types import arrow_type, cast_column
 
 CASTS: list[tuple[str, dict[str, Any]]] = [
     ("integer", {}),

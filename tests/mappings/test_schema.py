@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from mappings import schema
+from ferryman.mappings import schema
 
 GOOD_SPEC: dict[str, Any] = {
     "target": "customers",

@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connectors.base import ColumnSchema, TableSchema
-from mappings.model import TypeSpec
-from mappings.tables import schema_diff
-from mappings.types import arrow_type, cast_column, logical_type, max_length
+from ferryman.connectors.base import ColumnSchema, TableSchema
+from ferryman.mappings.model import TypeSpec
+from ferryman.mappings.tables import schema_diff
+from ferryman.mappings.types import arrow_type, cast_column, logical_type, max_length
 
 
 def cast(

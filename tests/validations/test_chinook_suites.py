@@ -16,12 +16,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connectors.sql.options import SqlOptions
-from connectors.sql.source import SqlSource
-from mappings.compile import ROW_INDEX, compile_spec
-from mappings.loader import load_specs
-from validations.gx_runner import SuiteRunner, ValidationOutcome
-from validations.suites import load_suites
+from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.source import SqlSource
+from ferryman.mappings.compile import ROW_INDEX, compile_spec
+from ferryman.mappings.loader import load_specs
+from ferryman.validations.gx_runner import SuiteRunner, ValidationOutcome
+from ferryman.validations.suites import load_suites
 
 PROJECT = Path(__file__).resolve().parents[2] / "examples" / "chinook"
 BATCH = 1000  # the project's batch_size

@@ -10,11 +10,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from mappings.loader import SpecError, SpecIssue
-from validations.custom import load_custom_expectations
-from validations.gx_context import core_expectation_classes
-from validations.gx_runner import SuiteRunner
-from validations.suites import load_suite, load_suites, suite_column_issues
+from ferryman.mappings.loader import SpecError, SpecIssue
+from ferryman.validations.custom import load_custom_expectations
+from ferryman.validations.gx_context import core_expectation_classes
+from ferryman.validations.gx_runner import SuiteRunner
+from ferryman.validations.suites import load_suite, load_suites, suite_column_issues
 
 from .test_gx_runner import batch
 

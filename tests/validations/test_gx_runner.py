@@ -10,12 +10,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connectors.base import ROW_POSITION
-from mappings.compile import ROW_INDEX
-from mappings.rejects import Reject
-from validations import gx_context
-from validations.gx_runner import SuiteRunner, ValidationOutcome, to_frame
-from validations.suites import SuiteSpec
+from ferryman.connectors.base import ROW_POSITION
+from ferryman.mappings.compile import ROW_INDEX
+from ferryman.mappings.rejects import Reject
+from ferryman.validations import gx_context
+from ferryman.validations.gx_runner import SuiteRunner, ValidationOutcome, to_frame
+from ferryman.validations.suites import SuiteSpec
 
 EMAIL = r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$"
 

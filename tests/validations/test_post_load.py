@@ -16,15 +16,15 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from flows.gates import GateStop, TableGates
-from flows.post_load import SKIPPED_IN_DRY_RUN, check_after_load
-from flows.report import RunSummary, TableSummary
-from flows.runner import prepare
-from mappings.loader import SpecError
+from ferryman.flows.gates import GateStop, TableGates
+from ferryman.flows.post_load import SKIPPED_IN_DRY_RUN, check_after_load
+from ferryman.flows.report import RunSummary, TableSummary
+from ferryman.flows.runner import prepare
+from ferryman.mappings.loader import SpecError
+from ferryman.validations.gx_runner import SuiteRunner
+from ferryman.validations.post_load import PostLoadRunner, TargetTable
+from ferryman.validations.suites import SuiteSpec, load_suite
 from tests.conftest import Database
-from validations.gx_runner import SuiteRunner
-from validations.post_load import PostLoadRunner, TargetTable
-from validations.suites import SuiteSpec, load_suite
 
 from .test_custom import CODES
 from .test_gx_runner import batch
@@ -288,9 +288,9 @@ def test_a_dry_run_skips_the_check_and_says_so(sqlite_db: Database, tmp_path: Pa
 
 def _ferryman_run(project: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "flows.cli", "run", "--project", str(project), "--json"],
+        [sys.executable, "-m", "ferryman.flows.cli", "run", "--project", str(project), "--json"],
         cwd=project,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env=dict(os.environ),
         capture_output=True,
         text=True,
         timeout=600,

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from mappings.loader import SpecError, SpecIssue
-from validations.gx_context import expectation_classes, in_memory_problem, is_row_level
-from validations.suites import (
+from ferryman.mappings.loader import SpecError, SpecIssue
+from ferryman.validations.gx_context import expectation_classes, in_memory_problem, is_row_level
+from ferryman.validations.suites import (
     ExpectationSpec,
     SuiteSpec,
     build_expectation,

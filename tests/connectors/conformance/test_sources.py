@@ -1,6 +1,6 @@
 """The conformance suite every registered source kind must pass (meltano-SDK style).
 
-Parametrized over `connectors.kinds.CONNECTORS`: a kind that can be read from gets these
+Parametrized over `ferryman.connectors.kinds.CONNECTORS`: a kind that can be read from gets these
 tests by having a factory in `factories.SOURCE_FACTORIES`; `factories.SOURCE_VARIANTS` puts
 further configurations of a kind through them too (SQL on PostgreSQL and MariaDB, read in
 key ranges). Tests: round trip of values,
@@ -17,9 +17,9 @@ from typing import Any
 
 import pytest
 
-from connectors.base import ROW_POSITION, Batch, Position, Source
-from connectors.errors import TerminalError
-from connectors.kinds import CONNECTORS
+from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.kinds import CONNECTORS
 from tests.connectors.conformance.factories import (
     COLUMNS,
     ROWS,

@@ -1,6 +1,6 @@
 """The conformance suite every registered target kind must pass, on every engine it writes to.
 
-Parametrized over `connectors.kinds.CONNECTORS`: a kind that can be written to gets these
+Parametrized over `ferryman.connectors.kinds.CONNECTORS`: a kind that can be written to gets these
 tests by listing its engines in `factories.TARGET_FACTORIES`. Besides the `Target` ABC it
 exercises the row-level operations the flows rely on (journal, upsert, rollback,
 fingerprints): `fetch_by_keys`, `update_rows`, `delete_keys`, `scan`, `has_table`.
@@ -22,9 +22,9 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from connectors.base import ColumnSchema, TableSchema, TargetCapabilities
-from connectors.errors import ConnectionFailed, ConnectorError, TransientError
-from connectors.kinds import CONNECTORS
+from ferryman.connectors.base import ColumnSchema, TableSchema, TargetCapabilities
+from ferryman.connectors.errors import ConnectionFailed, ConnectorError, TransientError
+from ferryman.connectors.kinds import CONNECTORS
 from tests.connectors.conformance.factories import SECRET, TARGET_FACTORIES, TargetFactory
 
 TARGET_KINDS = sorted(n for n in CONNECTORS.names() if CONNECTORS.get(n).target is not None)
@@ -50,7 +50,7 @@ class Env:
     kind: str
     options: dict[str, Any]
     target: Any
-    """A `connectors.base.Target` plus the row-level operations the flows use."""
+    """A `ferryman.connectors.base.Target` plus the row-level operations the flows use."""
 
     def reopen(self) -> Any:
         """A new target on the same place: reads through reflection, not a cache."""

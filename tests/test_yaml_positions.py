@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mappings.yaml_positions import (
+from ferryman.yaml_positions import (
     UNREADABLE,
     PositionMap,
     SpecError,
