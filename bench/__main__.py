@@ -22,7 +22,7 @@ from pathlib import Path
 
 import psycopg
 
-from ferryman.flows.environment import quiet_environment
+from ferryman.flows.project.environment import quiet_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_environment(os.environ)
     from demo.generate import generate
-    from ferryman.flows.migrate import migrate
+    from ferryman.flows.ops.run import migrate
 
     work = Path(tempfile.mkdtemp(prefix="ferryman-bench-"))
     schema = f"bench_{secrets.token_hex(4)}"

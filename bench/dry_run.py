@@ -88,9 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=ADMIN, help="PostgreSQL database (admin) URL")
     args = parser.parse_args(argv)
 
-    from ferryman.flows.dryrun import dry_run
-    from ferryman.flows.environment import quiet_environment
-    from ferryman.flows.migrate import migrate
+    from ferryman.flows.dryrun.run import dry_run
+    from ferryman.flows.ops.run import migrate
+    from ferryman.flows.project.environment import quiet_environment
 
     quiet_environment(os.environ)
     schema = f"bench_dry_{secrets.token_hex(4)}"

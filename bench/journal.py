@@ -3,7 +3,8 @@
     python -m bench.journal [--rows 1000000] [--batch 50000] [--url postgresql+psycopg://...]
 
 Loads the same rows three times into fresh tables through ferryman's write path
-(`ferryman.flows.write.write_rows`, `insert` mode, one transaction per batch): without the journal,
+(`ferryman.flows.batch.write.write_rows`, `insert` mode, one transaction per batch): without the
+journal,
 with it, and then rolls the journaled load back batch by batch (`Journal.undo`). Prints
 ratios measured in the same run: load with journal / without (aim: < 1.15) and rollback /
 load (aim: <= 1.0).
@@ -26,9 +27,9 @@ from pydantic import SecretStr
 from ferryman.connectors.base import ColumnSchema, TableSchema
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.journal import Journal
-from ferryman.flows.ledger import Ledger
-from ferryman.flows.write import write_rows
+from ferryman.flows.batch.write import write_rows
+from ferryman.flows.ledger.journal import Journal
+from ferryman.flows.ledger.store import Ledger
 
 SCHEMA = TableSchema(
     name="t",

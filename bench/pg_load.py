@@ -48,7 +48,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
-from ferryman.flows.environment import quiet_environment
+from ferryman.flows.project.environment import quiet_environment
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = ["Müller, Hans", 'Zoë "Z" O\'Brien', "Nuñez", "plain", "a\\b"]
@@ -323,32 +323,34 @@ class Stopwatch:
 
 def split(project: Path) -> tuple[float, dict[str, float]]:
     """Run the load in this process with a timer around each stage."""
-    import ferryman.flows.load
-    import ferryman.flows.migrate
+    import ferryman.flows.batch.load
+    import ferryman.flows.ops.run
     from ferryman.connectors.csv.source import CsvSource
     from ferryman.connectors.sql.target import SqlTarget
-    from ferryman.flows.journal import Journal
-    from ferryman.flows.ledger import Ledger
+    from ferryman.flows.ledger.journal import Journal
+    from ferryman.flows.ledger.store import Ledger
     from ferryman.mappings.compile import CompiledMapping
 
     watch = Stopwatch()
     undo = [
         watch.wrap_generator(CsvSource, "read_batches", "read (csv source)"),
         watch.wrap(CompiledMapping, "apply", "map (casts)"),
-        watch.wrap(ferryman.flows.load, "_duplicate_keys", "key checks"),
-        watch.wrap(ferryman.flows.load, "_missing_parents", "key checks"),
+        watch.wrap(ferryman.flows.batch.load, "_duplicate_keys", "key checks"),
+        watch.wrap(ferryman.flows.batch.load, "_missing_parents", "key checks"),
         watch.wrap(SqlTarget, "insert", "write (COPY)"),
         watch.wrap(SqlTarget, "upsert", "write (upsert)") if hasattr(SqlTarget, "upsert") else None,
         watch.wrap(Journal, "record_inserts", "journal"),
         watch.wrap(Journal, "record_updates", "journal"),
-        watch.wrap(ferryman.flows.load, "column_aggregates", "ledger (aggregates, batch row)"),
+        watch.wrap(
+            ferryman.flows.batch.load, "column_aggregates", "ledger (aggregates, batch row)"
+        ),
         watch.wrap(Ledger, "record_batch", "ledger (aggregates, batch row)"),
         watch.wrap(Ledger, "record_quarantine", "ledger (aggregates, batch row)"),
-        watch.wrap(ferryman.flows.migrate, "reconcile_run", "reconciliation (end of run)"),
+        watch.wrap(ferryman.flows.ops.run, "reconcile_run", "reconciliation (end of run)"),
     ]
     start = time.perf_counter()
     try:
-        summary = ferryman.flows.migrate.migrate(str(project))
+        summary = ferryman.flows.ops.run.migrate(str(project))
     finally:
         for restore in undo:
             if restore is not None:

@@ -3,7 +3,7 @@
     python -m bench.validation [--rows 1000000] [--batch 50000]
 
 Validates mapped batches with `ferryman.validations.gx_runner.SuiteRunner` (what every run does
-before loading) and loads the same batches through `ferryman.flows.write.write_rows` (insert,
+before loading) and loads the same batches through `ferryman.flows.batch.write.write_rows` (insert,
 journal on), in the same run. Aim (issue 4): validation < 0.5 x load. About 1% of the
 rows break one row-level expectation, so GX is asked for failing rows in every batch.
 
@@ -29,9 +29,9 @@ from bench.journal import SCHEMA, _batch
 from ferryman.connectors.base import ROW_POSITION, TableSchema
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.journal import Journal
-from ferryman.flows.ledger import Ledger
-from ferryman.flows.write import write_rows
+from ferryman.flows.batch.write import write_rows
+from ferryman.flows.ledger.journal import Journal
+from ferryman.flows.ledger.store import Ledger
 from ferryman.mappings.compile import ROW_INDEX
 from ferryman.validations.gx_runner import SuiteRunner
 from ferryman.validations.suites import ExpectationSpec, SuiteSpec

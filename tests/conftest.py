@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.environment import quiet_environment
+from ferryman.flows.project.environment import quiet_environment
 
 quiet_environment(os.environ)
 

@@ -2,7 +2,7 @@
 
 Reconciliation re-hashes the rows a run wrote: it needs them as an Arrow table of the
 schema that was written, every value as `SqlTarget.fetch_by_keys` followed by
-`ferryman.flows.fingerprint.rows_to_arrow` would give it, so that they hash alike.
+`ferryman.flows.ledger.fingerprint.rows_to_arrow` would give it, so that they hash alike.
 
 PostgreSQL: one `COPY (SELECT ...) TO STDOUT (FORMAT csv)`, parsed by pyarrow in C straight
 into the schema's types, when every column is a pair of (Arrow type, column type) listed
@@ -178,7 +178,8 @@ def _parse(payload: io.BytesIO, plan: Sequence[PgColumn], schema: pa.Schema) -> 
 
 def rows_to_table(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
     """Rows (tuples of `schema`'s columns, as the SQLAlchemy table's types hand them back)
-    as an Arrow table of `schema`, with the coercions of `ferryman.flows.fingerprint.rows_to_arrow`
+    as an Arrow table of `schema`, with the coercions of
+    `ferryman.flows.ledger.fingerprint.rows_to_arrow`
     (kept alike: both decide how rows read back hash)."""
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     arrays = [typed_array(list(values), f.type) for values, f in zip(columns, schema, strict=True)]

@@ -22,7 +22,7 @@ from ferryman.connectors.json_text import canonical_json
 from ferryman.connectors.sql import arrow_fetch
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.fingerprint import arrow_row_hashes, rows_to_arrow
+from ferryman.flows.ledger.fingerprint import arrow_row_hashes, rows_to_arrow
 from tests.conftest import Database
 
 D = decimal.Decimal

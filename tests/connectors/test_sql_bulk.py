@@ -19,9 +19,9 @@ from ferryman.connectors.errors import TerminalError, TransientError
 from ferryman.connectors.sql import pgcopy
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.journal import Journal
-from ferryman.flows.ledger import Ledger
-from ferryman.flows.write import WriteCounts, write_rows
+from ferryman.flows.batch.write import WriteCounts, write_rows
+from ferryman.flows.ledger.journal import Journal
+from ferryman.flows.ledger.store import Ledger
 from tests.conftest import Database
 
 D = decimal.Decimal

@@ -17,7 +17,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ferryman.flows.fingerprint import canonical
+from ferryman.flows.ledger.fingerprint import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TABLES = ("customers", "orders", "products", "order_lines")

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.status import runs_overview
+from ferryman.flows.ops.status import runs_overview
 from tests.conftest import Database, fresh_db
 from tests.flows import harness
 from tests.flows.conftest import copy_demo_project

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.runner import prepare
+from ferryman.flows.project.session import prepare
 from ferryman.yaml_positions import SpecError
 from tests.conftest import Database
 from tests.flows.lookup_project import REGIONS, make_project

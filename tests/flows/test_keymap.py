@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-import ferryman.flows.load
-from ferryman.flows.migrate import RunFailed, migrate, resume
-from ferryman.flows.rollback import rollback
+import ferryman.flows.batch.load
+from ferryman.flows.ops.rollback import rollback
+from ferryman.flows.ops.run import RunFailed, migrate, resume
 from tests.conftest import Database
 from tests.flows.lookup_project import REGION_ROWS, REGIONS, make_project, write_legacy
 
@@ -66,7 +66,7 @@ def test_a_batch_that_fails_leaves_no_assignment_and_the_resume_gets_the_same_ke
         if point == "before_commit" and batch_no == 1:
             raise RuntimeError("injected failure before the commit of batch 1")
 
-    monkeypatch.setattr(ferryman.flows.load, "fault_point", fail_second_batch)
+    monkeypatch.setattr(ferryman.flows.batch.load, "fault_point", fail_second_batch)
     with pytest.raises(RunFailed) as err:
         migrate(str(project))
     run_id = err.value.summary.run_id

@@ -15,8 +15,8 @@ from pydantic import SecretStr
 
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.ledger import Ledger
-from ferryman.flows.locks import LockedError, TableLocks
+from ferryman.flows.ledger.locks import LockedError, TableLocks
+from ferryman.flows.ledger.store import Ledger
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.conftest import copy_demo_project
@@ -28,8 +28,8 @@ import sys, time
 from pydantic import SecretStr
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.ledger import Ledger
-from ferryman.flows.locks import LockedError, TableLocks
+from ferryman.flows.ledger.store import Ledger
+from ferryman.flows.ledger.locks import LockedError, TableLocks
 url, run_id, start_at, then = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 target = SqlTarget("t", SqlOptions(url=SecretStr(url)))
 ledger = Ledger(target.engine)

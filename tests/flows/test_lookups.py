@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.migrate import migrate
-from ferryman.flows.plan import load_plan
-from ferryman.flows.project import load_project
-from ferryman.flows.runner import check_project
+from ferryman.flows.ops.run import migrate
+from ferryman.flows.project.config import load_project
+from ferryman.flows.project.plan import load_plan
+from ferryman.flows.project.session import check_project
 from ferryman.yaml_positions import SpecError, SpecIssue
 from tests.conftest import Database
 from tests.flows.lookup_project import ACCOUNTS, REGIONS, make_project

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from ferryman.flows.migrate import migrate
-from ferryman.flows.runner import check_project
+from ferryman.flows.ops.run import migrate
+from ferryman.flows.project.session import check_project
 from ferryman.yaml_positions import SpecError
 from tests.conftest import Database
 from tests.flows import harness

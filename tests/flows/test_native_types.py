@@ -12,8 +12,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.migrate import migrate
-from ferryman.flows.rollback import rollback
+from ferryman.flows.ops.rollback import rollback
+from ferryman.flows.ops.run import migrate
 from tests.conftest import Database
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from ferryman.flows.plan import load_plan
-from ferryman.flows.project import load_project
+from ferryman.flows.project.config import load_project
+from ferryman.flows.project.plan import load_plan
 from ferryman.yaml_positions import SpecError
 from tests.flows.conftest import copy_demo_project
 

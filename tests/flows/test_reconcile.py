@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.migrate import migrate
-from ferryman.flows.reconcile import reconcile_run
-from ferryman.flows.runner import open_session
+from ferryman.flows.ops.reconcile import reconcile_run
+from ferryman.flows.ops.run import migrate
+from ferryman.flows.project.session import open_session
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import make_project
@@ -168,7 +168,7 @@ def test_cli_gate_exit_code_quarantine_and_reconcile(
 
 
 def test_install_adds_the_aggregates_column_to_an_older_ledger(sqlite_db: Database) -> None:
-    from ferryman.flows.ledger import Ledger
+    from ferryman.flows.ledger.store import Ledger
 
     with sqlite_db.engine.begin() as conn:  # as an older ferryman made it (abridged)
         conn.execute(sa.text("CREATE TABLE ferryman_batches (run_id VARCHAR(40), state TEXT)"))
@@ -189,7 +189,7 @@ def test_drift_is_named_in_the_order_the_run_wrote_it_across_chunks(
     """60 rows written in descending key order, read back 7 keys at a time (dense keys by
     key range, sparse ones by key list): the first 20 rows that differ or are missing are
     named in the order the run wrote them, whatever order the keys are read in."""
-    import ferryman.flows.reconcile
+    import ferryman.flows.ops.reconcile
 
     ids = [spacing * n for n in range(60, 0, -1)]
     project = make_project(
@@ -197,7 +197,7 @@ def test_drift_is_named_in_the_order_the_run_wrote_it_across_chunks(
     )
     summary = migrate(str(project))
     assert summary["reconciliation"]["items"]["drift"] == []
-    monkeypatch.setattr(ferryman.flows.reconcile, "CHUNK", 7)
+    monkeypatch.setattr(ferryman.flows.ops.reconcile, "CHUNK", 7)
     assert _reconcile(project, summary["run_id"]) == {"items": []}
     expected = []
     with any_db.engine.begin() as conn:  # row number n: a multiple of 5 goes, of 3 changes

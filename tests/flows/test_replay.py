@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.migrate import migrate, resume
-from ferryman.flows.quarantine import export, overview
-from ferryman.flows.replay import plan_replay, replay
-from ferryman.flows.rollback import rollback
-from ferryman.flows.runner import UsageError, open_session
+from ferryman.flows.ops.quarantine import export, overview
+from ferryman.flows.ops.replay import plan_replay, replay
+from ferryman.flows.ops.rollback import rollback
+from ferryman.flows.ops.run import migrate, resume
+from ferryman.flows.project.session import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import SPEC
@@ -370,7 +370,7 @@ def test_cli_replay_then_replay_of_the_replay(
 def test_an_older_ledger_gets_the_replayed_in_column(
     sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ferryman.flows.ledger import Ledger
+    from ferryman.flows.ledger.store import Ledger
 
     project = _project(tmp_path, sqlite_db, monkeypatch)
     run_id = migrate(str(project))["run_id"]

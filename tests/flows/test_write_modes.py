@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.checkpoint import table_fingerprint
-from ferryman.flows.migrate import migrate, resume
-from ferryman.flows.rollback import RollbackConflict, rollback
-from ferryman.flows.runner import UsageError, open_session
+from ferryman.flows.ledger.checkpoint import table_fingerprint
+from ferryman.flows.ops.rollback import RollbackConflict, rollback
+from ferryman.flows.ops.run import migrate, resume
+from ferryman.flows.project.session import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import make_project

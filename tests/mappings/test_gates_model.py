@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ferryman.flows.gates import HALT, ROLLBACK, percent, resolve
+from ferryman.flows.ops.gates import HALT, ROLLBACK, percent, resolve
 from ferryman.mappings.loader import SpecError, load_spec
 from ferryman.mappings.model import Gates
 

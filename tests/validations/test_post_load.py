@@ -16,10 +16,10 @@ import pyarrow as pa
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.gates import GateStop, TableGates
-from ferryman.flows.post_load import SKIPPED_IN_DRY_RUN, check_after_load
-from ferryman.flows.report import RunSummary, TableSummary
-from ferryman.flows.runner import prepare
+from ferryman.flows.ops.gates import GateStop, TableGates
+from ferryman.flows.ops.post_load import SKIPPED_IN_DRY_RUN, check_after_load
+from ferryman.flows.ops.report import RunSummary, TableSummary
+from ferryman.flows.project.session import prepare
 from ferryman.mappings.loader import SpecError
 from ferryman.validations.gx_runner import SuiteRunner
 from ferryman.validations.post_load import PostLoadRunner, TargetTable

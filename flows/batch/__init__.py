@@ -1,0 +1,1 @@
+"""One batch from source to target: map, validate, key and parent checks, write."""

@@ -1,0 +1,1 @@
+"""The control tables in the target: runs, batches, journal, checkpoints, locks, fingerprints."""

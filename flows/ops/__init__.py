@@ -1,0 +1,1 @@
+"""What an operator runs: run and resume, rollback, replay, reconcile, quarantine, reports."""
