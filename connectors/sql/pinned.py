@@ -100,10 +100,10 @@ class PinnedSqlTarget(SqlTarget, PinnedTarget):
         return element, multiparams, params
 
     def _record(self, conn: Connection, element: CreateTable | CreateIndex) -> None:
-        if isinstance(element, CreateTable):
-            table, kind = element.element, "table"
-        else:
+        if isinstance(element, CreateIndex):
             table, kind = element.element.table, "index"
+        else:
+            table, kind = element.element, "table"
         statement = " ".join(str(element.compile(dialect=conn.dialect)).split())
         name = table.name if table is not None else ""
         self._planned.append(PlannedDdl(name, kind, statement))

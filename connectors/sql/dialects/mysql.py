@@ -42,23 +42,24 @@ class MySqlDialect(SqlDialect):
 
     def __init__(self, schema: str | None = None) -> None:
         super().__init__(schema)
-        self._load_data: bool | None = None  # may this target use LOAD DATA? asked once
+        self.load_data: bool | None = None
+        """May this target use LOAD DATA? Asked once (None: not yet)."""
 
     def prepare_engine(self, engine: Engine) -> None:
         mysqlload.local_files_on_demand(engine)
 
     def insert(self, conn: Connection, table: sa.Table, data: pa.Table) -> int:
         dbapi = conn.connection.driver_connection
-        if self._may_load_data(conn):
+        if self.may_load_data(conn):
             return mysqlload.load(dbapi, table.name, data)
         return mysqlload.executemany(dbapi, table.name, data)
 
-    def _may_load_data(self, conn: Connection) -> bool:
+    def may_load_data(self, conn: Connection) -> bool:
         """Whether the server takes LOAD DATA LOCAL (`local_infile`)."""
-        if self._load_data is None:
+        if self.load_data is None:
             value = conn.exec_driver_sql("SELECT @@GLOBAL.local_infile").scalar()
-            self._load_data = str(value).upper() in ("1", "ON")
-        return self._load_data
+            self.load_data = str(value).upper() in ("1", "ON")
+        return self.load_data
 
     def index_options(self, columns: Sequence[sa.Column[Any]]) -> dict[str, Any]:
         prefixes = {

@@ -100,7 +100,7 @@ class PostgresDialect(SqlDialect):
         """One statement, with the before-images of the updated rows read with the
         statement's own snapshot; None unless a unique index on exactly the key columns
         (what ON CONFLICT needs), none of them nullable, backs it."""
-        if not self._stages(conn, table.name, key):
+        if not self.stages_upsert(conn, table.name, key):
             return None
         names = rows.column_names
         cols = ", ".join(quote(c) for c in names)
@@ -124,7 +124,8 @@ class PostgresDialect(SqlDialect):
                 inserted.append(int(r[0]))
         return Upserted(inserted, updated, before)
 
-    def _stages(self, conn: Connection, table: str, key: Sequence[str]) -> bool:
+    def stages_upsert(self, conn: Connection, table: str, key: Sequence[str]) -> bool:
+        """Whether `upsert` runs as one statement on `table` keyed by `key`."""
         columns = self.column_types(conn, table)
         if not key or _ROW in columns or not all(k in columns and columns[k][1] for k in key):
             return False
