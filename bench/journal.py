@@ -94,7 +94,7 @@ def _load(target: SqlTarget, journal: Journal, table: str, rows: int, batch: int
 
 def _rollback(target: SqlTarget, journal: Journal, table: str) -> float:
     t0 = time.perf_counter()
-    with target.engine.connect() as conn:
+    with target.connect() as conn:
         batches = sorted({e.batch_no for e in journal.entries(conn, "bench", table)}, reverse=True)
     for no in batches:
         with target.begin() as conn:
@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         conn.execute(f'CREATE SCHEMA "{schema}"')
     target = SqlTarget("bench", SqlOptions(url=SecretStr(args.url), schema=schema))
     try:
-        ledger = Ledger(target.engine, schema)
+        ledger = Ledger(target)
         ledger.install()
         times = {}
         for name, journal in (

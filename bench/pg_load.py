@@ -188,6 +188,7 @@ def write_paths(dsn: str, schema: str, path: Path, batch: int, repeat: int = 2) 
     from pydantic import SecretStr
 
     from ferryman.connectors.sql import pgcopy
+    from ferryman.connectors.sql.dialects import PostgresDialect
     from ferryman.connectors.sql.options import SqlOptions
     from ferryman.connectors.sql.target import SqlTarget
 
@@ -196,11 +197,13 @@ def write_paths(dsn: str, schema: str, path: Path, batch: int, repeat: int = 2) 
         f"{dsn.replace('postgresql://', 'postgresql+psycopg://')}?options=-csearch_path%3D{schema}"
     )
     target = SqlTarget("bench", SqlOptions(url=SecretStr(url), schema=schema))
+    pg = target.dialect
+    assert isinstance(pg, PostgresDialect)
     best: dict[str, float] = {}
     try:
         with target.begin() as conn:
             conn.exec_driver_sql("CREATE TABLE w (LIKE t INCLUDING ALL)")
-            oids = [target._pg_column_types(conn, "w")[c][0] for c in data.column_names]
+            oids = [pg.column_types(conn, "w")[c][0] for c in data.column_names]
         for _ in range(repeat):
             for name, binary in (("binary COPY", True), ("CSV COPY (pyarrow text)", False)):
                 with target.begin() as conn:
@@ -208,9 +211,7 @@ def write_paths(dsn: str, schema: str, path: Path, batch: int, repeat: int = 2) 
                 start = time.perf_counter()
                 for i in range(0, data.num_rows, batch):
                     with target.begin() as conn:
-                        pgcopy.copy_to(
-                            conn, target._qualified("w"), data.slice(i, batch), oids, binary
-                        )
+                        pgcopy.copy_to(conn, pg.qualified("w"), data.slice(i, batch), oids, binary)
                 elapsed = time.perf_counter() - start
                 best[name] = min(best.get(name, elapsed), elapsed)
     finally:
@@ -241,6 +242,7 @@ def mariadb_paths(url: str, path: Path, batch: int) -> dict[str, float]:
     from pydantic import SecretStr
 
     from ferryman.connectors.base import ColumnSchema, TableSchema
+    from ferryman.connectors.sql.dialects import MySqlDialect
     from ferryman.connectors.sql.options import SqlOptions
     from ferryman.connectors.sql.target import SqlTarget
 
@@ -259,14 +261,16 @@ def mariadb_paths(url: str, path: Path, batch: int) -> dict[str, float]:
         for f in data.schema
     )
     seconds: dict[str, float] = {}
+    mysql = target.dialect
+    assert isinstance(mysql, MySqlDialect)
     try:
         for name, load_data in (("LOAD DATA LOCAL", True), ("executemany INSERT", False)):
             table = "t_load" if load_data else "t_insert"
             with target.begin() as conn:
                 target.ensure_table(conn, TableSchema(table, columns, ("id",)))
-                if not target._may_load_data(conn) and load_data:
+                if not mysql.may_load_data(conn) and load_data:
                     continue  # the server has local_infile off: nothing to compare
-            target._load_data = load_data
+            mysql.load_data = load_data
             start = time.perf_counter()
             for i in range(0, data.num_rows, batch):
                 with target.begin() as conn:

@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     validate_s = load_s = 0.0
     rejected = 0
     try:
-        ledger = Ledger(target.engine, schema)
+        ledger = Ledger(target)
         ledger.install()
         journal = Journal(ledger, target)
         with target.begin() as conn:

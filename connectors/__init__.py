@@ -7,12 +7,16 @@ from ferryman.connectors.base import (
     ROW_POSITION,
     Batch,
     ColumnSchema,
+    IndexSchema,
+    PinnedTarget,
+    PlannedDdl,
     Position,
     Reject,
     Source,
     TableSchema,
     Target,
     TargetCapabilities,
+    Upserted,
 )
 from ferryman.connectors.kinds import CONNECTORS, ConnectorKind
 
@@ -22,10 +26,14 @@ __all__ = [
     "Batch",
     "ColumnSchema",
     "ConnectorKind",
+    "IndexSchema",
+    "PinnedTarget",
+    "PlannedDdl",
     "Position",
     "Reject",
     "Source",
     "TableSchema",
     "Target",
     "TargetCapabilities",
+    "Upserted",
 ]

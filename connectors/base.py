@@ -1,5 +1,6 @@
 """The contracts every connector implements: a Source yields bounded batches with their
-position, a Target writes a batch inside a transaction it is handed.
+position, a Target writes a batch inside a transaction it is handed. The Target contract
+lives in `ferryman.connectors.target` and is re-exported here.
 
 Nothing here knows about mappings, GX or Prefect. A batch carries raw source values (as
 read, no coercion) plus the position of every row, so that a row can always be traced back
@@ -8,12 +9,42 @@ to where it came from (file:line, or the source key) when it is quarantined.
 
 from __future__ import annotations
 
-from abc import ABC, abstractmethod
+from abc import abstractmethod
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, ClassVar, Self
+from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
+
+from ferryman.connectors.connector import Connector
+from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.target import (
+    ColumnSchema,
+    IndexSchema,
+    PinnedTarget,
+    PlannedDdl,
+    TableSchema,
+    Target,
+    TargetCapabilities,
+    Upserted,
+)
+
+__all__ = [
+    "ROW_POSITION",
+    "Batch",
+    "ColumnSchema",
+    "Connector",
+    "IndexSchema",
+    "PinnedTarget",
+    "PlannedDdl",
+    "Position",
+    "Reject",
+    "Source",
+    "TableSchema",
+    "Target",
+    "TargetCapabilities",
+    "Upserted",
+]
 
 # Column added to every batch: where each row came from, human-readable
 # ("exports/customers.csv:17", "CUSTMAST rowid=42"). Never a real source column name.
@@ -93,60 +124,6 @@ class Reject:
     """A sentence for a tired engineer: what is wrong with this value."""
 
 
-@dataclass(frozen=True)
-class TargetCapabilities:
-    """What a target engine can do, as data (the flow decides how to load from this)."""
-
-    transactional_ddl: bool
-    native_bulk_load: bool
-    supports_upsert: bool
-    has_schemas: bool
-    max_identifier_length: int
-    max_bind_parameters: int
-
-
-@dataclass(frozen=True)
-class ColumnSchema:
-    """One target column in engine-neutral terms (an Arrow type plus constraints)."""
-
-    name: str
-    type: pa.DataType
-    nullable: bool = True
-    max_length: int | None = None
-    logical: str | None = None
-    """What the Arrow type does not say: "uuid" or "json" (batches hold both as text),
-    so a target can create its native type for them."""
-
-
-@dataclass(frozen=True)
-class TableSchema:
-    """A target table to create or check, engine-neutral."""
-
-    name: str
-    columns: tuple[ColumnSchema, ...]
-    primary_key: tuple[str, ...] = ()
-    foreign_keys: tuple[tuple[tuple[str, ...], str, tuple[str, ...]], ...] = field(default=())
-
-    def column_names(self) -> list[str]:
-        return [c.name for c in self.columns]
-
-
-class Connector(ABC):
-    """Common base: a named kind, built from its connection options."""
-
-    kind: ClassVar[str]
-    """The registry name, e.g. "sql" or "csv"."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, most connectors hold nothing
-        """Release pooled connections or open files."""
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-
 class Source(Connector):
     """Reads one stream (a table, a query, a file) as bounded batches."""
 
@@ -169,39 +146,14 @@ class Source(Connector):
         """How to name this stream in messages (no secrets)."""
         return stream
 
+    def lookup_tables(self) -> list[str]:
+        """The tables a `lookup: {source: ...}` step may read here (tables and views).
 
-class Target(Connector):
-    """Writes batches into tables, always inside a transaction the caller opened.
+        Optional: the default says this kind answers no lookups."""
+        raise TerminalError(f"a {self.kind} connection cannot answer table lookups")
 
-    The caller (the flow) owns the transaction so that a batch's rows, its quarantine rows
-    and its ledger row commit together or not at all.
-    """
-
-    capabilities: TargetCapabilities
-
-    @abstractmethod
-    def begin(self) -> Any:
-        """A context manager yielding a transactional connection; commits on clean exit."""
-
-    @abstractmethod
-    def ensure_table(self, conn: Any, schema: TableSchema) -> list[str]:
-        """Create the table if missing; if present, return the differences that make it
-        unusable (missing columns, incompatible types). An empty list means it fits."""
-
-    @abstractmethod
-    def insert(self, conn: Any, table: str, data: pa.Table) -> int:
-        """Insert all rows of `data` (columns named as in the table); return rows written."""
-
-    @abstractmethod
-    def existing_keys(
-        self, conn: Any, table: str, columns: Sequence[str], keys: pa.Table
-    ) -> pa.Table:
-        """The subset of `keys` (columns `columns`) already present in `table`."""
-
-    @abstractmethod
-    def count(self, conn: Any, table: str) -> int:
-        """Rows in `table` now."""
-
-    def describe(self) -> str:
-        """How to name this target in messages (never with a password)."""
-        return self.kind
+    def lookup(self, table: str, key: str, value: str, codes: Sequence[str]) -> pa.Table:
+        """Rows of `table` whose `key` column, as text, is one of `codes`: a table of two
+        columns, `key` (text) and `value` (as stored). One round trip per call, chunked
+        below the engine's limits. Raises TerminalError for a missing table or column."""
+        raise TerminalError(f"a {self.kind} connection cannot answer table lookups")

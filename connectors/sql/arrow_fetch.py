@@ -24,10 +24,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 from sqlalchemy.engine import Connection
 
+from ferryman.connectors.arrow_values import typed_array
 from ferryman.connectors.json_text import canonical_json
 from ferryman.connectors.sql import pgcopy
 
@@ -184,14 +184,3 @@ def rows_to_table(rows: Sequence[Sequence[Any]], schema: pa.Schema) -> pa.Table:
     columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [()] * len(schema)
     arrays = [typed_array(list(values), f.type) for values, f in zip(columns, schema, strict=True)]
     return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def typed_array(values: list[Any], t: pa.DataType) -> pa.Array:
-    """`values` as an Arrow array of type `t`; engines hand back their own spellings
-    (MariaDB's booleans are 0/1, SQLite may keep a number in any column): coerce those."""
-    try:
-        return pa.array(values, type=t)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError):
-        if pa.types.is_boolean(t):
-            return pa.array([None if v is None else bool(v) for v in values])
-        return pc.cast(pa.array(values), t, safe=False)

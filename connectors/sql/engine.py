@@ -44,9 +44,9 @@ def normalise_url(url: str) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
-def create_engine(url: str, schema: str | None = None, transactional: bool = False) -> Engine:
-    """An engine with ferryman's defaults; connecting happens lazily. `transactional`
-    (targets): on SQLite, CREATE TABLE and SAVEPOINTs run inside the transaction too."""
+def create_engine(url: str, schema: str | None = None) -> Engine:
+    """An engine with ferryman's defaults; connecting happens lazily. A target's dialect
+    adds what it needs (`SqlDialect.prepare_engine`)."""
     url = normalise_url(url)
     kwargs: dict[str, Any] = {"future": True, "pool_pre_ping": True}
     dialect = make_url(url).get_backend_name()
@@ -54,10 +54,7 @@ def create_engine(url: str, schema: str | None = None, transactional: bool = Fal
         kwargs["connect_args"] = {"options": f"-csearch_path={schema}"}
     if dialect == "sqlite":
         kwargs.pop("pool_pre_ping")
-    engine = sa.create_engine(url, **kwargs)
-    if dialect == "sqlite" and transactional:
-        sqlite_transactions(engine)
-    return engine
+    return sa.create_engine(url, **kwargs)
 
 
 _SQLITE_TRANSACTIONAL: weakref.WeakSet[Engine] = weakref.WeakSet()

@@ -14,7 +14,7 @@ across range boundaries, and each batch's end position names the range and the l
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator, Iterator, Sequence
 from contextlib import closing
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +25,7 @@ from sqlalchemy import exc as sa_exc
 
 from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
 from ferryman.connectors.errors import TerminalError
+from ferryman.connectors.sql import lookups
 from ferryman.connectors.sql.engine import create_engine, describe_url, translate_error
 from ferryman.connectors.sql.options import SqlOptions, SqlPartition
 from ferryman.connectors.sql.ranges import (
@@ -97,6 +98,21 @@ class SqlSource(Source):
 
     def columns(self, stream: str) -> list[str]:
         return [c.name for c in self._table(stream).columns]
+
+    def lookup_tables(self) -> list[str]:
+        try:
+            with self._engine.connect() as conn:
+                return lookups.table_names(conn, self._schema, views=True)
+        except sa_exc.SQLAlchemyError as err:
+            raise translate_error(err, self.name, self._url) from err
+
+    def lookup(self, table: str, key: str, value: str, codes: Sequence[str]) -> pa.Table:
+        try:
+            with self._engine.connect() as conn:
+                found = lookups.reflect(conn, table, self._schema, f"source {self.name}")
+                return lookups.read(conn, found, key, value, codes)
+        except sa_exc.SQLAlchemyError as err:
+            raise translate_error(err, self.name, self._url) from err
 
     def read_batches(
         self, stream: str, batch_size: int, after: Position | None = None

@@ -55,7 +55,7 @@ class SqlKeyMap:
                 " columns"
             )
         pending = self._pending.setdefault(table, {})
-        with self.ledger.engine.connect() as conn:
+        with self.ledger.connect() as conn:
             known = self._known(conn, table, [k for k in distinct if k not in pending])
             following = self._max(conn, table) + 1
         following = max([following, *(v + 1 for v in pending.values())])
@@ -107,7 +107,7 @@ class SqlKeyMap:
 
     def count_of_run(self, run_id: str) -> int:
         t = self.table
-        with self.ledger.engine.connect() as conn:
+        with self.ledger.connect() as conn:
             query = sa.select(sa.func.count()).select_from(t).where(t.c.run_id == run_id)
             return int(conn.execute(query).scalar_one())
 

@@ -15,8 +15,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ferryman.connectors.base import ROW_POSITION, Batch, Reject, Source
-from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.base import ROW_POSITION, Batch, Reject, Source, Target
 from ferryman.flows.batch.faults import fault_point
 from ferryman.flows.batch.keymap import SqlKeyMap, renumber, surrogate_columns
 from ferryman.flows.batch.write import write_rows
@@ -85,7 +84,7 @@ class BatchOutcome:
 
 
 def process_batch(
-    job: TableJob, target: SqlTarget, ledger: Ledger, run_id: str, batch: Batch, batch_no: int
+    job: TableJob, target: Target, ledger: Ledger, run_id: str, batch: Batch, batch_no: int
 ) -> BatchOutcome:
     """Map, validate and load one batch; its rows, journal, quarantine rows and ledger row
     are committed in ONE transaction, or nothing of it is."""
@@ -209,9 +208,7 @@ def _key_reject(
     )
 
 
-def _duplicate_keys(
-    spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table
-) -> list[Reject]:
+def _duplicate_keys(spec: MappingSpec, target: Target, conn: Any, rows: pa.Table) -> list[Reject]:
     """Rows whose key repeats an earlier row of this batch, or a row already in the table.
 
     The first row read wins; later ones are quarantined rather than overwriting it
@@ -241,9 +238,7 @@ def _duplicate_keys(
     return rejects
 
 
-def _missing_parents(
-    spec: MappingSpec, target: SqlTarget, conn: Any, rows: pa.Table
-) -> list[Reject]:
+def _missing_parents(spec: MappingSpec, target: Target, conn: Any, rows: pa.Table) -> list[Reject]:
     """Rows whose foreign key has no parent row in the target: quarantined with the key and
     the missing parent, instead of the database rejecting the whole batch."""
     rejects: list[Reject] = []
@@ -260,7 +255,7 @@ def _missing_parents(
 
 
 def _orphans(
-    fk: ForeignKey, target: SqlTarget, conn: Any, rows: pa.Table, self_reference: bool
+    fk: ForeignKey, target: Target, conn: Any, rows: pa.Table, self_reference: bool
 ) -> list[Reject]:
     """Rows whose parent is neither in the target nor, for a table that references itself
     (employees.reports_to), among the rows this batch loads."""

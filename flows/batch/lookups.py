@@ -1,11 +1,9 @@
 """The flow's LookupProvider: `lookup:` steps of the specs answered from the target (tables
-loaded earlier in the run) and from SQL source connections, one query per batch and lookup
-for the batch's distinct codes (`ferryman.mappings.lookups` documents the interface).
-
-Codes are text (the mapping compares them as text); the key column is compared in its own
-type where that is exact (text columns, and integer columns for codes written as plain
-integers, so an index on it is used), else through CAST(key AS text).
-File lookups never reach this module: mappings reads those CSV files itself.
+loaded earlier in the run: `Target.lookup`) and from SQL source connections
+(`Source.lookup`), one query per batch and lookup for the batch's distinct codes
+(`ferryman.mappings.lookups` documents the interface). How codes are matched is the
+connector's business. File lookups never reach this module: mappings reads those CSV
+files itself.
 
 `check_lookups` is the check `ferryman check` (and every run) makes before anything is
 written: each table lookup names a table that is there (target lookups: loaded by a spec
@@ -15,22 +13,15 @@ value columns it has, each problem positioned in its spec file with a did-you-me
 
 from __future__ import annotations
 
-import re
-from collections.abc import Hashable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
-import sqlalchemy as sa
 from pydantic import ValidationError
-from sqlalchemy import exc as sa_exc
-from sqlalchemy.engine import Connection, Engine
 
-from ferryman.connectors.sql.engine import create_engine, translate_error
-from ferryman.connectors.sql.options import SqlOptions
-from ferryman.connectors.sql.target import SqlTarget
-from ferryman.connectors.sql.types import UuidText, adapt_reflected
+from ferryman.connectors.base import Connector, Source, Target
+from ferryman.connectors.errors import ConnectorError, TerminalError
 from ferryman.mappings.lookups import LookupSpec
 from ferryman.mappings.model import MappingSpec
 from ferryman.suggest import did_you_mean
@@ -38,9 +29,6 @@ from ferryman.yaml_positions import SpecIssue
 
 if TYPE_CHECKING:
     from ferryman.flows.project.plan import Plan
-
-_CHUNK = 900
-"""Codes per IN list: below SQLite's oldest bind limit (999)."""
 
 
 class LookupTableError(Exception):
@@ -73,140 +61,49 @@ def source_connections(specs: Sequence[MappingSpec]) -> set[str]:
     return found
 
 
-class SqlLookups:
-    """LookupProvider over the target and the SQL source connections of a project.
+SourceOpener = Callable[[], Source]
+"""Opens one source connection (built by its connection kind)."""
 
-    `sources` maps a connection name to its SqlOptions; an engine is opened on first use
-    (its own pool: the source connector keeps its engine private) and closed by close().
+
+class Lookups:
+    """LookupProvider over the target and the source connections of a project.
+
+    `sources` maps a connection name to how to open it; it is opened on first use (its
+    own connections: the run's source of that name keeps its own) and closed by close().
     """
 
-    def __init__(self, target: SqlTarget, sources: Mapping[str, SqlOptions] | None = None):
+    def __init__(self, target: Target, sources: Mapping[str, SourceOpener] | None = None):
         self.target = target
-        self._options = dict(sources or {})
-        self._engines: dict[str, Engine] = {}
-        self._tables: dict[tuple[str, str], sa.Table] = {}
-        self.queries = 0
-        """How many lookup queries ran (one per batch and lookup, in chunks of codes)."""
+        self._openers = dict(sources or {})
+        self._sources: dict[str, Source] = {}
 
     def close(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
-        self._engines.clear()
+        for source in self._sources.values():
+            source.close()
+        self._sources.clear()
 
     def fetch(self, lookup: LookupSpec, keys: pa.Array) -> pa.Table:
         codes = [k for k in keys.to_pylist() if k is not None]
-        if lookup.kind == "target":
-            with self.target.engine.connect() as conn:
-                table = self._reflect(conn, "target", lookup.table, self.target.schema)
-                return self._read(conn, table, lookup, codes)
-        if lookup.kind == "source":
-            name = lookup.connection or ""
-            with self._connect(name) as conn:
-                schema = self._options[name].schema_
-                table = self._reflect(conn, f"source {name}", lookup.table, schema)
-                return self._read(conn, table, lookup, codes)
+        try:
+            if lookup.kind == "target":
+                with self.target.connect() as conn:
+                    return self.target.lookup(conn, lookup.table, lookup.key, lookup.value, codes)
+            if lookup.kind == "source":
+                source = self._source(lookup.connection or "")
+                return source.lookup(lookup.table, lookup.key, lookup.value, codes)
+        except TerminalError as err:
+            raise LookupTableError(f"{lookup.describe()}: {err}") from err
         raise LookupTableError(f"{lookup.describe()}: file lookups are read by the mapping itself")
 
-    @contextmanager
-    def _connect(self, name: str) -> Iterator[Connection]:
-        if name not in self._options:
+    def _source(self, name: str) -> Source:
+        if name not in self._openers:
             raise LookupTableError(
                 f"lookup connection {name!r} is not a SQL connection of this project;"
                 " `ferryman check` names the connections a source lookup may use"
             )
-        if name not in self._engines:
-            opts = self._options[name]
-            self._engines[name] = create_engine(opts.url.get_secret_value(), opts.schema_)
-        with self._engines[name].connect() as conn:
-            yield conn
-
-    def _reflect(self, conn: Connection, where: str, name: str, schema: str | None) -> sa.Table:
-        cached = self._tables.get((where, name))
-        if cached is not None:
-            return cached
-        try:
-            table = sa.Table(name, sa.MetaData(), autoload_with=conn, schema=schema)
-            adapt_reflected(table, conn.dialect.name)  # uuid and JSON values as text
-        except sa_exc.NoSuchTableError:
-            shown = self.target.describe() if where == "target" else where
-            raise LookupTableError(
-                f"lookup table {name!r} does not exist in {shown}; load it first (a spec"
-                " producing it runs before) or fix `table:` in the lookup"
-            ) from None
-        self._tables[(where, name)] = table
-        return table
-
-    def _read(
-        self, conn: Connection, table: sa.Table, lookup: LookupSpec, codes: list[str]
-    ) -> pa.Table:
-        for role, column in (("key", lookup.key), ("value", lookup.value)):
-            if column not in table.c:
-                raise LookupTableError(
-                    f"{lookup.describe()}: the table has no column {column!r} ({role});"
-                    f" it has {', '.join(c.name for c in table.c)}"
-                )
-        key_col, value_col = table.c[lookup.key], table.c[lookup.value]
-        keys: list[str] = []
-        values: list[Any] = []
-        for condition in _conditions(key_col, codes):
-            self.queries += 1
-            for k, v in conn.execute(sa.select(key_col, value_col).where(condition)):
-                keys.append(_text(k))
-                values.append(v)
-        value_array = pa.array(values) if values else pa.array([], pa.string())
-        return pa.table({"key": pa.array(keys, pa.string()), "value": value_array})
-
-
-def _conditions(column: sa.ColumnElement[Any], codes: list[str]) -> Iterator[Any]:
-    """WHERE clauses matching `column` against text `codes`, chunked below bind limits."""
-    python_type = _python_type(column)
-    if python_type is int:
-        # Only canonical integers can equal an integer's text form; compare natively.
-        wanted: list[Any] = [int(c) for c in codes if _canonical_int(c)]
-    elif isinstance(column.type, UuidText):
-        # Only canonical uuid text can equal a uuid's text form (and a native uuid column
-        # refuses anything else); compare natively.
-        wanted = [c for c in codes if _CANONICAL_UUID.fullmatch(c)]
-    elif python_type is str:
-        wanted = list(codes)
-    else:
-        wanted = list(codes)
-        column = sa.cast(column, sa.String)
-    for i in range(0, len(wanted), _CHUNK):
-        yield column.in_(wanted[i : i + _CHUNK])
-
-
-def _python_type(column: sa.ColumnElement[Any]) -> type | None:
-    try:
-        t = column.type.python_type
-    except NotImplementedError:
-        return None
-    return t if t in (int, str) else None
-
-
-_CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-
-
-def _canonical_int(code: str) -> bool:
-    try:
-        return str(int(code)) == code
-    except ValueError:
-        return False
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, bytes):
-        return value.decode("utf-8", errors="backslashreplace")
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def sql_source_options(
-    names: Sequence[str], options_of: Mapping[str, Mapping[str, Any]]
-) -> dict[str, SqlOptions]:
-    """SqlOptions of the named connections (their options already expanded)."""
-    return {n: SqlOptions.model_validate(dict(options_of[n])) for n in names}
+        if name not in self._sources:
+            self._sources[name] = self._openers[name]()
+        return self._sources[name]
 
 
 # --- checking lookup tables before a run ----------------------------------------------------
@@ -255,17 +152,20 @@ def check_lookups(plan: Plan) -> list[SpecIssue]:
 
 
 class _LookupChecker:
+    """Reads table and column names once per connection (a failed connection is said
+    once, at its first lookup)."""
+
     def __init__(self, plan: Plan) -> None:
         self.plan = plan
         self.project = plan.project
         self.produced = {s.target: s for s in plan.specs}
-        self._engines: dict[str, Engine] = {}
+        self._open: dict[str, Connector] = {}
         self._tables: dict[str, set[str] | None] = {}  # None: the connection failed
         self._columns: dict[tuple[str, str], list[str]] = {}
 
     def close(self) -> None:
-        for engine in self._engines.values():
-            engine.dispose()
+        for connector in self._open.values():
+            connector.close()
 
     def check(self, lk: _Lookup) -> list[SpecIssue]:
         if lk.connection is None and lk.table in self.produced:
@@ -273,15 +173,15 @@ class _LookupChecker:
             where = f"the fields of {self.project.display(self.plan.files[lk.table])}"
             return self._column_issues(lk, list(producer.fields), where)
         name = lk.connection if lk.connection is not None else self.project.spec.target
-        options = self._sql_options(name)
-        if options is None:
-            return []  # not a SQL connection: the plan's own checks say so
+        connector = self._connector(name, target=lk.connection is None)
+        if connector is None:
+            return []  # a connection the plan's own checks refuse
         try:
-            tables = self._table_names(name, options)
-        except sa_exc.SQLAlchemyError as err:
+            tables = self._table_names(name, connector)
+        except ConnectorError as err:
             self._tables[name] = None  # said once, at this first lookup
-            message = str(translate_error(err, name, options.url.get_secret_value()))
-            return [self._issue(lk, lk.table_path, f"cannot check the lookup table: {message}")]
+            message = f"cannot check the lookup table: {err}"
+            return [self._issue(lk, lk.table_path, message)]
         if tables is None:
             return []
         where = (
@@ -289,7 +189,7 @@ class _LookupChecker:
         )
         if lk.table not in tables:
             return [self._issue(lk, lk.table_path, self._missing_table(lk, tables, where))]
-        columns = self._column_names(name, options, lk.table)
+        columns = self._column_names(name, connector, lk.table)
         return self._column_issues(lk, columns, f"table {lk.table!r} in {where}")
 
     def _missing_table(self, lk: _Lookup, tables: set[str], where: str) -> str:
@@ -322,33 +222,42 @@ class _LookupChecker:
         file = self.project.display(self.plan.files[lk.spec.target])
         return SpecIssue(file, line, col, pos.format(loc), self.project.mask(message))
 
-    def _sql_options(self, name: str) -> SqlOptions | None:
+    def _connector(self, name: str, target: bool) -> Connector | None:
+        """The target, or a source lookups may read (a SQL one: the plan refuses others),
+        built by its connection kind; None when it cannot be built."""
         raw = self.project.spec.connections.get(name)
-        if raw is None or raw.get("kind") != "sql":
+        if raw is None or (not target and raw.get("kind") != "sql"):
             return None
-        try:
-            return SqlOptions.model_validate(dict(self.project.connection_options(name)))
-        except (ValidationError, KeyError, ValueError):
-            return None  # the project's connection check reports it
+        if name not in self._open:
+            try:
+                kind = self.project.connection_kind(name)
+                options = self.project.connection_options(name)
+                built = (
+                    kind.build_target(name, options) if target else kind.build_source(name, options)
+                )
+            except (ValidationError, KeyError, ValueError, LookupError):
+                return None  # the project's connection check reports it
+            self._open[name] = built
+        return self._open[name]
 
-    def _engine(self, name: str, options: SqlOptions) -> Engine:
-        if name not in self._engines:
-            url = options.url.get_secret_value()
-            self._engines[name] = create_engine(url, options.schema_)
-        return self._engines[name]
-
-    def _table_names(self, name: str, options: SqlOptions) -> set[str] | None:
+    def _table_names(self, name: str, connector: Connector) -> set[str] | None:
         if name not in self._tables:
-            with self._engine(name, options).connect() as conn:
-                inspector = sa.inspect(conn)
-                names = inspector.get_table_names(schema=options.schema_)
-                names += inspector.get_view_names(schema=options.schema_)
+            if isinstance(connector, Target):
+                with connector.connect() as conn:
+                    names = connector.table_names(conn, views=True)
+            else:
+                assert isinstance(connector, Source)
+                names = connector.lookup_tables()
             self._tables[name] = set(names)
         return self._tables[name]
 
-    def _column_names(self, name: str, options: SqlOptions, table: str) -> list[str]:
+    def _column_names(self, name: str, connector: Connector, table: str) -> list[str]:
         if (name, table) not in self._columns:
-            with self._engine(name, options).connect() as conn:
-                found = sa.inspect(conn).get_columns(table, schema=options.schema_)
-            self._columns[(name, table)] = [c["name"] for c in found]
+            if isinstance(connector, Target):
+                with connector.connect() as conn:
+                    found = connector.column_names(conn, table)
+            else:
+                assert isinstance(connector, Source)
+                found = connector.columns(table)
+            self._columns[(name, table)] = found
         return self._columns[(name, table)]

@@ -3,20 +3,18 @@
 `insert` and `replace` insert every row (keys already in the table were quarantined
 before). `upsert` inserts new keys, updates rows whose values differ (keeping their
 before-image), and leaves identical rows alone: rerunning the same input changes nothing.
-On PostgreSQL (a unique index on the key) the target does it in one statement from a
-staging table; elsewhere the rows with those keys are fetched and compared by row hash.
+How is the target's business (`Target.upsert`): one statement where the engine can
+(PostgreSQL, a unique index on the key), else fetch the rows with those keys and compare.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pyarrow as pa
 from sqlalchemy.engine import Connection
 
-from ferryman.connectors.sql.target import SqlTarget
-from ferryman.flows.ledger.fingerprint import arrow_row_hashes, rows_to_arrow
+from ferryman.connectors.base import Target
 from ferryman.flows.ledger.journal import Journal
 
 
@@ -35,7 +33,7 @@ class WriteCounts:
 
 def write_rows(
     conn: Connection,
-    target: SqlTarget,
+    target: Target,
     journal: Journal,
     *,
     run_id: str,
@@ -56,7 +54,7 @@ def write_rows(
 
 def _upsert(
     conn: Connection,
-    target: SqlTarget,
+    target: Target,
     journal: Journal,
     run_id: str,
     table: str,
@@ -64,43 +62,17 @@ def _upsert(
     batch_no: int,
     rows: pa.Table,
 ) -> WriteCounts:
-    if target.stages_upserts(conn, table, key):
-        # PostgreSQL: one INSERT ... ON CONFLICT from a staging table, before-images back
-        done = target.upsert(conn, table, key, rows)
-        new, changed, before = done.inserted, done.updated, done.before
-    else:
-        new, changed, before = _upsert_by_comparison(conn, target, table, key, rows)
+    done = target.upsert(conn, table, key, rows)
+    new, changed = done.inserted, done.updated
     if new:
         inserted = rows.take(pa.array(new, pa.int64()))
         journal.record_inserts(conn, run_id, table, batch_no, 0, key, inserted)
     if changed:
         after = rows.take(pa.array(changed, pa.int64()))
-        journal.record_updates(conn, run_id, table, batch_no, 1, key, before, after)
+        journal.record_updates(conn, run_id, table, batch_no, 1, key, done.before, after)
     return WriteCounts(
         inserted=len(new),
         updated=len(changed),
         unchanged=rows.num_rows - len(new) - len(changed),
         written=rows.take(pa.array(sorted(new + changed), pa.int64())),
     )
-
-
-def _upsert_by_comparison(
-    conn: Connection, target: SqlTarget, table: str, key: list[str], rows: pa.Table
-) -> tuple[list[int], list[int], list[dict[str, Any]]]:
-    """Fetch the rows with these keys, compare row hashes, insert the new rows and update
-    the changed ones. Returns the new rows, the changed rows and their before-images."""
-    keys = [tuple(r[k] for k in key) for r in rows.select(key).to_pylist()]
-    existing = {tuple(r[k] for k in key): r for r in target.fetch_by_keys(conn, table, key, keys)}
-    present = [i for i, k in enumerate(keys) if k in existing]
-    new = [i for i, k in enumerate(keys) if k not in existing]
-    changed: list[int] = []
-    if present:
-        incoming = rows.take(pa.array(present, pa.int64()))
-        old = rows_to_arrow([existing[keys[i]] for i in present], rows.schema)
-        differs = arrow_row_hashes(incoming) != arrow_row_hashes(old)
-        changed = [i for i, d in zip(present, differs.tolist(), strict=True) if d]
-    if new:
-        target.insert(conn, table, rows.take(pa.array(new, pa.int64())))
-    if changed:
-        target.update_rows(conn, table, key, rows.take(pa.array(changed, pa.int64())).to_pylist())
-    return new, changed, [existing[keys[i]] for i in changed]

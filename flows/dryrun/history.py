@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.base import Target
 from ferryman.flows.dryrun.target_state import (
     HISTORY_TABLE,
     TargetState,
@@ -32,7 +32,7 @@ RUNNING = "running"
 
 
 class DryRunHistory:
-    def __init__(self, target: SqlTarget) -> None:
+    def __init__(self, target: Target) -> None:
         self.target = target
         self.table = sa.Table(
             HISTORY_TABLE,
@@ -51,11 +51,11 @@ class DryRunHistory:
         )
 
     def exists(self) -> bool:
-        with self.target.engine.connect() as conn:
-            return sa.inspect(conn).has_table(HISTORY_TABLE, schema=self.target.schema)
+        with self.target.connect() as conn:
+            return self.target.has_table(conn, HISTORY_TABLE)
 
     def start(self, run_id: str, project: str, tables: list[str], before: TargetState) -> None:
-        with self.target.engine.begin() as conn:
+        with self.target.begin() as conn:
             self.table.create(conn, checkfirst=True)
             conn.execute(
                 self.table.insert().values(
@@ -71,7 +71,7 @@ class DryRunHistory:
             )
 
     def finish(self, run_id: str, state: str, outcome: str, summary: dict[str, Any]) -> None:
-        with self.target.engine.begin() as conn:
+        with self.target.begin() as conn:
             conn.execute(
                 self.table.update()
                 .where(self.table.c.run_id == run_id)
@@ -87,7 +87,7 @@ class DryRunHistory:
         if not self.exists():
             return []
         t = self.table
-        with self.target.engine.connect() as conn:
+        with self.target.connect() as conn:
             rows = conn.execute(
                 sa.select(
                     t.c.run_id, t.c.state, t.c.started_at, t.c.finished_at, t.c.tables, t.c.outcome
@@ -114,7 +114,7 @@ class DryRunHistory:
             return []
         t = self.table
         host = socket.gethostname()
-        with self.target.engine.connect() as conn:
+        with self.target.connect() as conn:
             rows = conn.execute(
                 sa.select(t.c.run_id, t.c.pid, t.c.before_state).where(
                     (t.c.state == RUNNING) & (t.c.host == host)
@@ -125,7 +125,7 @@ class DryRunHistory:
             if process_alive(row.pid):
                 continue
             state, outcome = self._settle(TargetState.from_json(json.loads(row.before_state)))
-            with self.target.engine.begin() as conn:
+            with self.target.begin() as conn:
                 conn.execute(
                     t.update()
                     .where((t.c.run_id == row.run_id) & (t.c.state == RUNNING))

@@ -1,14 +1,12 @@
 """`ferryman plan` / `ferryman run --dry-run`: the whole path against the live target, with
 every write undone, and proof that nothing changed.
 
-The dry run is the real run's code (`ferryman.flows.ops.run.execute`), loading through a
-`PinnedEngine`: one connection, one outer transaction that is rolled back at the end, a
-savepoint per batch (see `ferryman.flows.dryrun.pinned`). Its counts are therefore what the real
-run would
-do, not an estimate. Around it, through a separate connection, the target's state is
-captured before and after (`ferryman.flows.dryrun.target_state`): any difference fails the dry run
-loudly,
-and sequence counters the rollback could not restore are put back.
+The dry run is the real run's code (`ferryman.flows.ops.run.execute`), loading through the
+target pinned (`Target.pinned`): one connection, one outer transaction that is rolled back
+at the end, a savepoint per batch. Its counts are therefore what the real run would do,
+not an estimate. Around it, through a separate connection, the target's state is captured
+before and after (`ferryman.flows.dryrun.target_state`): any difference fails the dry run
+loudly, and sequence counters the rollback could not restore are put back.
 
 It records nothing in the control tables (they are written inside the rolled-back
 transaction like everything else) except, unless switched off, an entry in
@@ -21,9 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.base import PinnedTarget, Target
 from ferryman.flows.dryrun.history import DryRunHistory
-from ferryman.flows.dryrun.pinned import PinnedEngine
 from ferryman.flows.dryrun.report import DryRunSummary, TablePlan, publish_artifact, write_report
 from ferryman.flows.dryrun.target_state import (
     capture,
@@ -33,6 +30,7 @@ from ferryman.flows.dryrun.target_state import (
     watched_tables,
 )
 from ferryman.flows.ledger.journal import SNAPSHOT_BATCH, Journal
+from ferryman.flows.ledger.store import PREFIX
 from ferryman.flows.ops.report import RunSummary
 from ferryman.flows.ops.run import RunFailed, TableLoader, execute, stream_table
 from ferryman.flows.ops.runlog import run_logger
@@ -106,8 +104,8 @@ def _dry_execute(
     """The real run's code through a pinned, never-committed connection."""
     load_started = time.perf_counter()
     prepared = prepare(project_dir, tables, batch_size, pin=True)
-    engine = prepared.target.engine
-    assert isinstance(engine, PinnedEngine)
+    pinned = prepared.target
+    assert isinstance(pinned, PinnedTarget)
     try:
         try:
             run = execute(prepared, run_id, resuming=False, publish=False, load_table=load_table)
@@ -117,11 +115,19 @@ def _dry_execute(
         summary = DryRunSummary.of(run, {j.table: j.spec.mode for j in prepared.jobs})
         summary.load_seconds = load_seconds
         _add_details(prepared, run, summary)
-        summary.ddl = list(engine.ddl)
-        summary.control_tables = list(engine.control_tables)
+        summary.ddl, summary.control_tables = _planned_ddl(pinned)
     finally:
         prepared.close()  # rolls the whole dry run back
     return summary
+
+
+def _planned_ddl(pinned: PinnedTarget) -> tuple[list[str], list[str]]:
+    """The DDL of user tables as the real run would send it, and the control tables the
+    run would create (missing in this target)."""
+    planned = pinned.planned_ddl
+    ddl = [d.statement for d in planned if not d.table.startswith(PREFIX)]
+    control = [d.table for d in planned if d.table.startswith(PREFIX) and d.kind == "table"]
+    return ddl, control
 
 
 def _add_details(prepared: Prepared, run: RunSummary, summary: DryRunSummary) -> None:
@@ -132,7 +138,7 @@ def _add_details(prepared: Prepared, run: RunSummary, summary: DryRunSummary) ->
         job = jobs.get(plan.table)
         if job is None:
             continue
-        with prepared.target.engine.connect() as conn:
+        with prepared.target.connect() as conn:
             if plan.would_update:
                 plan.samples = _update_samples(prepared.target, conn, journal, run.run_id, plan)
             if job.spec.mode == "replace":
@@ -140,7 +146,7 @@ def _add_details(prepared: Prepared, run: RunSummary, summary: DryRunSummary) ->
 
 
 def _update_samples(
-    target: SqlTarget, conn: Any, journal: Journal, run_id: str, plan: TablePlan
+    target: Target, conn: Any, journal: Journal, run_id: str, plan: TablePlan
 ) -> list[dict[str, Any]]:
     samples: list[dict[str, Any]] = []
     for entry in journal.entries(conn, run_id, plan.table):
@@ -163,7 +169,7 @@ def _update_samples(
 
 
 def _replace_counts(
-    target: SqlTarget, conn: Any, journal: Journal, run_id: str, plan: TablePlan
+    target: Target, conn: Any, journal: Journal, run_id: str, plan: TablePlan
 ) -> None:
     """A replace empties the table first: say how many rows it holds today, and how many
     of their keys the new contents no longer have (the rows that would really go)."""

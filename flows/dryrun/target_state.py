@@ -13,10 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-
-from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.base import Target
+from ferryman.connectors.errors import ConnectorError
 from ferryman.flows.ledger.fingerprint import Fingerprint, fingerprint
 from ferryman.flows.ledger.store import PREFIX
 
@@ -27,8 +25,8 @@ HISTORY_TABLE = f"{PREFIX}dry_runs"
 """The dry-run history: written outside the dry run on purpose, so never compared."""
 
 
-def table_fingerprint(target: SqlTarget, table: str) -> Fingerprint:
-    with target.engine.connect() as conn:
+def table_fingerprint(target: Target, table: str) -> Fingerprint:
+    with target.connect() as conn:
         if not target.has_table(conn, table):
             return Fingerprint(ABSENT, 0)
         return fingerprint(target.scan(conn, table))
@@ -58,24 +56,22 @@ class TargetState:
         )
 
 
-def watched_tables(target: SqlTarget, tables: Iterable[str]) -> list[str]:
+def watched_tables(target: Target, tables: Iterable[str]) -> list[str]:
     """The run's tables plus every control table present (the history excepted)."""
-    with target.engine.connect() as conn:
-        present = sa.inspect(conn).get_table_names(schema=target.schema)
+    with target.connect() as conn:
+        present = target.table_names(conn)
     control = [t for t in present if t.startswith(PREFIX) and t != HISTORY_TABLE]
     return sorted({*tables, *control})
 
 
-def capture(target: SqlTarget, tables: Iterable[str]) -> TargetState:
+def capture(target: Target, tables: Iterable[str]) -> TargetState:
     state = TargetState()
     for table in tables:
         fp = table_fingerprint(target, table)
         state.tables[table] = (fp.rows, fp.digest)
-    with target.engine.connect() as conn:
-        state.schema_tables = sorted(
-            t for t in sa.inspect(conn).get_table_names(schema=target.schema) if t != HISTORY_TABLE
-        )
-        state.counters = read_counters(conn, target.dialect)
+    with target.connect() as conn:
+        state.schema_tables = sorted(t for t in target.table_names(conn) if t != HISTORY_TABLE)
+        state.counters = target.counters(conn)
     return state
 
 
@@ -107,66 +103,12 @@ def moved_counters(before: TargetState, after: TargetState) -> dict[str, tuple[A
     }
 
 
-def read_counters(conn: Connection, dialect: str) -> dict[str, int | None]:
-    if dialect == "postgresql":
-        rows = conn.execute(
-            sa.text(
-                "SELECT sequencename, last_value FROM pg_sequences"
-                " WHERE schemaname = current_schema() ORDER BY sequencename"
-            )
-        ).all()
-        return {r[0]: None if r[1] is None else int(r[1]) for r in rows}
-    if dialect in ("mysql", "mariadb"):
-        rows = conn.execute(
-            sa.text(
-                "SELECT TABLE_NAME, AUTO_INCREMENT FROM information_schema.TABLES"
-                " WHERE TABLE_SCHEMA = DATABASE() AND AUTO_INCREMENT IS NOT NULL"
-                " ORDER BY TABLE_NAME"
-            )
-        ).all()
-        return {r[0]: int(r[1]) for r in rows}
-    if dialect == "sqlite":
-        has = conn.execute(
-            sa.text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
-        ).first()
-        if has is None:
-            return {}
-        rows = conn.execute(sa.text("SELECT name, seq FROM sqlite_sequence ORDER BY name")).all()
-        return {r[0]: int(r[1]) for r in rows}
-    return {}
-
-
-def restore_counters(target: SqlTarget, moved: dict[str, tuple[Any, Any]]) -> list[str]:
+def restore_counters(target: Target, moved: dict[str, tuple[Any, Any]]) -> list[str]:
     """Put moved counters back to their before-values; returns what could not be."""
     failed = []
     for name, (value, _now) in moved.items():
         try:
-            with target.engine.begin() as conn:  # one each: MariaDB's ALTER commits anyway
-                _restore(conn, target.dialect, name, value)
-        except sa.exc.SQLAlchemyError as err:
+            target.restore_counter(name, value)
+        except ConnectorError as err:
             failed.append(f"{name}: {str(err).splitlines()[0]}")
     return failed
-
-
-def _restore(conn: Connection, dialect: str, name: str, value: int | None) -> None:
-    if dialect == "postgresql":
-        if value is None:  # never used before: back to "next call returns the start value"
-            conn.execute(
-                sa.text(
-                    "SELECT setval(CAST(quote_ident(:n) AS regclass), s.start_value, false)"
-                    " FROM pg_sequences s WHERE s.schemaname = current_schema()"
-                    " AND s.sequencename = :n"
-                ),
-                {"n": name},
-            )
-        else:
-            conn.execute(
-                sa.text("SELECT setval(CAST(quote_ident(:n) AS regclass), :v, true)"),
-                {"n": name, "v": value},
-            )
-        return
-    if dialect in ("mysql", "mariadb"):
-        quoted = conn.dialect.identifier_preparer.quote(name)
-        conn.execute(sa.text(f"ALTER TABLE {quoted} AUTO_INCREMENT = {int(value or 1)}"))
-        return
-    raise sa.exc.InvalidRequestError(f"cannot restore counters on {dialect}")

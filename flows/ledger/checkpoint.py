@@ -101,7 +101,7 @@ def continuation(prepared: Prepared, run_id: str, table: str) -> Continuation:
 def verify_committed(prepared: Prepared, run_id: str, table: str) -> None:
     """Every row the ledger says this run wrote is in the target as written."""
     journal = Journal(prepared.ledger, prepared.target)
-    with prepared.target.engine.connect() as conn:
+    with prepared.target.connect() as conn:
         if not prepared.target.has_table(conn, table):
             entries = []
         else:
@@ -135,7 +135,7 @@ def summarise(
         summary.unchanged += b.unchanged
         summary.batches += 1
     q = prepared.ledger.quarantine
-    with prepared.target.engine.connect() as conn:
+    with prepared.target.connect() as conn:
         rules = conn.execute(
             sa.select(q.c.rule, sa.func.count())
             .where((q.c.run_id == run_id) & (q.c.table_name == job.table))

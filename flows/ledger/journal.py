@@ -25,7 +25,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from ferryman.connectors.sql.target import SqlTarget
+from ferryman.connectors.base import Target
 from ferryman.flows.ledger.fingerprint import arrow_row_hashes, rows_to_arrow
 from ferryman.flows.ledger.store import Ledger
 
@@ -84,7 +84,7 @@ class Entry:
 class Journal:
     """Writes and replays journal entries through the target's own connection."""
 
-    def __init__(self, ledger: Ledger, target: SqlTarget) -> None:
+    def __init__(self, ledger: Ledger, target: Target) -> None:
         self.table = ledger.journal
         self.target = target
 

@@ -48,7 +48,7 @@ class TableLocks:
         """Lock every table or none; returns the messages about stale locks taken over."""
         taken_over: list[str] = []
         locks = self.ledger.locks
-        with self.ledger.engine.begin() as conn:
+        with self.ledger.begin() as conn:
             rows = conn.execute(sa.select(locks).where(locks.c.table_name.in_(tables))).all()
             for row in rows:
                 if row.run_id == run_id and row.pid == self.pid and row.host == self.host:
@@ -96,13 +96,13 @@ class TableLocks:
 
     def release(self, run_id: str) -> None:
         locks = self.ledger.locks
-        with self.ledger.engine.begin() as conn:
+        with self.ledger.begin() as conn:
             conn.execute(
                 sa.delete(locks).where((locks.c.run_id == run_id) & (locks.c.pid == self.pid))
             )
 
     def force_release(self, table: str) -> int:
         locks = self.ledger.locks
-        with self.ledger.engine.begin() as conn:
+        with self.ledger.begin() as conn:
             res = conn.execute(sa.delete(locks).where(locks.c.table_name == table))
         return res.rowcount or 0

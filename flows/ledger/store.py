@@ -13,14 +13,15 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Connection
 
-from ferryman.connectors.base import Position, Reject
+from ferryman.connectors.base import Position, Reject, Target
 
 PREFIX = "ferryman_"
 
@@ -215,9 +216,9 @@ class RunRecord:
 class Ledger:
     """Reads and writes the control tables through connections the caller provides."""
 
-    def __init__(self, engine: Engine, schema: str | None = None) -> None:
-        self.engine = engine
-        self.md = control_metadata(schema)
+    def __init__(self, target: Target) -> None:
+        self.target = target
+        self.md = control_metadata(target.schema)
         self.runs = self.md.tables[self._key("runs")]
         self.batches = self.md.tables[self._key("batches")]
         self.quarantine = self.md.tables[self._key("quarantine")]
@@ -228,13 +229,21 @@ class Ledger:
         self.keymap = self.md.tables[self._key("keymap")]
         self.replays = self.md.tables[self._key("replays")]
 
+    def begin(self) -> AbstractContextManager[Connection]:
+        """A transaction of its own on the target (committed on a clean exit)."""
+        return self.target.begin()
+
+    def connect(self) -> AbstractContextManager[Connection]:
+        """A connection for reads on the target."""
+        return self.target.connect()
+
     def _key(self, name: str) -> str:
         schema = self.md.schema
         return f"{schema}.{PREFIX}{name}" if schema else f"{PREFIX}{name}"
 
     def install(self) -> None:
         """Create the control tables that are missing (idempotent)."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             self.md.create_all(conn, checkfirst=True)
             self._add_missing_columns(conn)
 
@@ -248,8 +257,8 @@ class Ledger:
                 conn.execute(sa.text(f"ALTER TABLE {name} ADD COLUMN {column} {kind}"))
 
     def exists(self) -> bool:
-        with self.engine.connect() as conn:
-            return sa.inspect(conn).has_table(f"{PREFIX}runs", schema=self.md.schema)
+        with self.connect() as conn:
+            return self.target.has_table(conn, f"{PREFIX}runs")
 
     # --- runs -----------------------------------------------------------------------------
 
@@ -262,7 +271,7 @@ class Ledger:
         tables: Sequence[str],
         flow_run_id: str | None,
     ) -> None:
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(
                 self.runs.insert().values(
                     run_id=run_id,
@@ -280,7 +289,7 @@ class Ledger:
         self, run_id: str, state: str, summary: dict[str, Any], error: str | None = None
     ) -> None:
         assert state in RUN_STATES, state
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(
                 self.runs.update()
                 .where(self.runs.c.run_id == run_id)
@@ -294,7 +303,7 @@ class Ledger:
 
     def update_summary(self, run_id: str, summary: dict[str, Any]) -> None:
         """Rewrite a finished run's summary, leaving its state alone."""
-        with self.engine.begin() as conn:
+        with self.begin() as conn:
             conn.execute(
                 self.runs.update()
                 .where(self.runs.c.run_id == run_id)
@@ -302,12 +311,12 @@ class Ledger:
             )
 
     def get_run(self, run_id: str) -> RunRecord | None:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             row = conn.execute(sa.select(self.runs).where(self.runs.c.run_id == run_id)).first()
         return _run_record(row) if row else None
 
     def list_runs(self, limit: int = 20) -> list[RunRecord]:
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 sa.select(self.runs)
                 .order_by(self.runs.c.started_at.desc(), self.runs.c.run_id.desc())
@@ -317,7 +326,7 @@ class Ledger:
 
     def replay_record(self, run_id: str) -> dict[str, Any] | None:
         """What `run_id` replays (`replay_of`, `file`, ...), or None when it is no replay."""
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             if not sa.inspect(conn).has_table(self.replays.name, schema=self.md.schema):
                 return None
             row = conn.execute(
@@ -356,7 +365,7 @@ class Ledger:
         q = sa.select(self.batches).where(self.batches.c.run_id == run_id)
         if table is not None:
             q = q.where(self.batches.c.table_name == table)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             rows = conn.execute(
                 q.order_by(self.batches.c.table_name, self.batches.c.batch_no)
             ).all()
@@ -416,7 +425,7 @@ class Ledger:
         q = sa.select(self.quarantine).where(self.quarantine.c.run_id == run_id)
         if table is not None:
             q = q.where(self.quarantine.c.table_name == table)
-        with self.engine.connect() as conn:
+        with self.connect() as conn:
             return [dict(r._mapping) for r in conn.execute(q.order_by(self.quarantine.c.id))]
 
 
@@ -449,7 +458,7 @@ class LedgerState:
         values: dict[str, Any] = {"state": state}
         if error is not None:
             values["error"] = error
-        with self.ledger.engine.begin() as conn:
+        with self.ledger.begin() as conn:
             conn.execute(runs.update().where(runs.c.run_id == run_id).values(**values))
 
     def set_table_state(
@@ -483,7 +492,7 @@ class LedgerState:
 
     def table_states(self, run_id: str) -> list[dict[str, Any]]:
         t = self.ledger.tables
-        with self.ledger.engine.connect() as conn:
+        with self.ledger.connect() as conn:
             rows = (
                 conn.execute(sa.select(t).where(t.c.run_id == run_id).order_by(t.c.position))
                 .mappings()
@@ -523,7 +532,7 @@ class LedgerState:
 
     def fingerprint_of(self, run_id: str, table: str, phase: str) -> tuple[int, int] | None:
         f = self.ledger.fingerprints
-        with self.ledger.engine.connect() as conn:
+        with self.ledger.connect() as conn:
             row = conn.execute(
                 sa.select(f.c.row_count, f.c.digest).where(
                     (f.c.run_id == run_id) & (f.c.table_name == table) & (f.c.phase == phase)

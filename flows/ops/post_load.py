@@ -12,8 +12,7 @@ its own, which cannot see them: the check is skipped and the summary says so.
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
-
+from ferryman.connectors.base import PinnedTarget
 from ferryman.flows.batch.load import TableJob
 from ferryman.flows.ops.gates import GateResult, GateStop, TableGates
 from ferryman.flows.ops.report import RunSummary, TableSummary
@@ -41,7 +40,7 @@ def check_after_load(
     if runner.empty:
         return None
     logger = run_logger()
-    if not isinstance(prepared.target.engine, Engine):  # a dry run's pinned connection
+    if isinstance(prepared.target, PinnedTarget):  # a dry run: nothing is committed
         table.post_load = {"skipped": SKIPPED_IN_DRY_RUN}
         logger.info("%s: %s", job.table, SKIPPED_IN_DRY_RUN)
         return None

@@ -40,7 +40,7 @@ def overview(
     if table is not None:
         where &= q.c.table_name == table
     out: dict[str, Any] = {"run_id": run_id, "tables": {}}
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         counts = conn.execute(
             sa.select(q.c.table_name, q.c.rule, sa.func.count().label("n"))
             .where(where)
@@ -80,7 +80,7 @@ def _replays(ledger: Ledger, run_id: str, where: Any, out: dict[str, Any]) -> No
     q = ledger.quarantine
     if "replayed_in" not in _present_columns(ledger):
         return  # a ledger from before replays, not installed again since
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         counts = conn.execute(
             sa.select(q.c.table_name, q.c.replayed_in, sa.func.count())
             .where(where & q.c.replayed_in.is_not(None))
@@ -97,7 +97,7 @@ def _replays(ledger: Ledger, run_id: str, where: Any, out: dict[str, Any]) -> No
 def _present_columns(ledger: Ledger) -> list[str]:
     """The quarantine table's columns that exist in the target (an older ledger lacks the
     newer nullable ones until a run installs them)."""
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         have = {
             c["name"]
             for c in sa.inspect(conn).get_columns(ledger.quarantine.name, ledger.md.schema)
@@ -116,7 +116,7 @@ def export(
     query = sa.select(*[q.c[c] for c in columns]).where(q.c.run_id == run_id)
     if table is not None:
         query = query.where(q.c.table_name == table)
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(query.order_by(q.c.id))]
     flat = [_flatten(r) for r in rows]
     extra = sorted({k for r in flat for k in r if k not in columns})

@@ -29,7 +29,7 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ferryman.connectors.sql.arrow_fetch import typed_array
+from ferryman.connectors.arrow_values import typed_array
 from ferryman.flows.ledger.aggregates import Aggregates, column_aggregates, differences, merge
 from ferryman.flows.ledger.checkpoint import ABSENT
 from ferryman.flows.ledger.fingerprint import arrow_row_hashes
@@ -166,7 +166,7 @@ def _table(session: TargetSession, run_id: str, table: str, mode: str) -> TableR
     rec.rows_before = 0 if start is None or start[0] == ABSENT else start[0]
     target, journal = session.target, Journal(session.ledger, session.target)
     wanted = {b.batch_no for b in committed}
-    with target.engine.connect() as conn:
+    with target.connect() as conn:
         if not target.has_table(conn, table):
             return rec
         rec.target_rows = target.count(conn, table)

@@ -196,7 +196,7 @@ def _originals(
     """(table, position) -> the source row as the run quarantined it."""
     q = ledger.quarantine
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         result = conn.execute(
             sa.select(q.c.table_name, q.c.source_position, q.c.source_row)
             .where((q.c.run_id == run_id) & q.c.table_name.in_(sorted(tables)))
@@ -352,7 +352,7 @@ def replay_rules(prepared: Prepared) -> None:
 
 
 def _record(ledger: Ledger, new_id: str, plan: ReplayPlan) -> None:
-    with ledger.engine.begin() as conn:
+    with ledger.begin() as conn:
         conn.execute(
             ledger.replays.insert().values(
                 run_id=new_id,
@@ -367,7 +367,7 @@ def _record(ledger: Ledger, new_id: str, plan: ReplayPlan) -> None:
 
 
 def _forget(ledger: Ledger, new_id: str) -> None:
-    with ledger.engine.begin() as conn:
+    with ledger.begin() as conn:
         conn.execute(sa.delete(ledger.replays).where(ledger.replays.c.run_id == new_id))
 
 
@@ -383,7 +383,7 @@ def _finish(ledger: Ledger, new_id: str, plan: ReplayPlan, summary: RunSummary) 
         if t["state"] == "done" and t["table_name"] in plan.positions
     ]
     q = ledger.quarantine
-    with ledger.engine.begin() as conn:
+    with ledger.begin() as conn:
         for table in done:
             positions = plan.positions[table]
             for i in range(0, len(positions), 500):

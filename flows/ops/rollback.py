@@ -125,7 +125,7 @@ def undo_run(
 
 
 def _exists(prepared: TargetSession, table: str) -> bool:
-    with prepared.target.engine.connect() as conn:
+    with prepared.target.connect() as conn:
         return prepared.target.has_table(conn, table)
 
 
@@ -146,7 +146,7 @@ def _refuse_conflicts(
     prepared: TargetSession, journal: Journal, run_id: str, pending: dict[str, list[int]]
 ) -> None:
     problems: list[str] = []
-    with prepared.target.engine.connect() as conn:
+    with prepared.target.connect() as conn:
         for table, batches in pending.items():
             wanted = set(batches)
             entries = [e for e in journal.entries(conn, run_id, table) if e.batch_no in wanted]

@@ -19,7 +19,7 @@ def _ledger(project_dir: Path) -> tuple[Ledger, Any]:
     project = load_project(project_dir)
     target = open_target(project)
     target.ping()
-    return Ledger(target.engine, target.schema), target
+    return Ledger(target), target
 
 
 def runs_overview(project_dir: Path, limit: int = 20) -> dict[str, Any]:
@@ -78,7 +78,7 @@ def run_status(project_dir: Path, run_id: str) -> dict[str, Any]:
 
 def _orphaned(ledger: Ledger, run: RunRecord) -> bool:
     """A run still marked running whose locks are gone or held by a dead process."""
-    with ledger.engine.connect() as conn:
+    with ledger.connect() as conn:
         holders = conn.execute(
             sa.select(ledger.locks.c.host, ledger.locks.c.pid).where(
                 ledger.locks.c.run_id == run.run_id

@@ -9,28 +9,26 @@ import logging
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
 
-from ferryman.connectors.base import Source
+from ferryman.connectors.base import Source, Target
 from ferryman.connectors.errors import ConnectorError
-from ferryman.connectors.sql.target import SqlTarget
 from ferryman.flows.batch.keymap import SqlKeyMap
 from ferryman.flows.batch.load import TableJob
 from ferryman.flows.batch.lookups import (
-    SqlLookups,
+    Lookups,
+    SourceOpener,
     check_lookups,
     source_connections,
-    sql_source_options,
 )
 from ferryman.flows.dryrun.history import DryRunHistory
-from ferryman.flows.dryrun.pinned import PinnedEngine
 from ferryman.flows.ledger.store import Ledger
 from ferryman.flows.project.config import Project, load_project
 from ferryman.flows.project.plan import Plan, check_columns, load_plan
-from ferryman.flows.project.tables import existing_columns
 from ferryman.mappings.compile import compile_spec
 from ferryman.mappings.loader import check_source_columns
 from ferryman.mappings.model import MappingSpec
@@ -55,13 +53,13 @@ class Prepared:
 
     project: Project
     plan: Plan
-    target: SqlTarget
+    target: Target
     ledger: Ledger
     jobs: list[TableJob]
     sources: dict[str, Source] = field(default_factory=dict)
     created: set[str] = field(default_factory=set)
     """Tables this preparation created (absent before the run: rollback drops them)."""
-    lookups: SqlLookups | None = None
+    lookups: Lookups | None = None
 
     def close(self) -> None:
         for s in self.sources.values():
@@ -71,12 +69,16 @@ class Prepared:
         self.target.close()
 
 
-def open_target(project: Project) -> SqlTarget:
+def open_target(project: Project) -> Target:
+    """The project's target, built by its connection kind (the connector registry)."""
     name = project.spec.target
-    target = project.connection_kind(name).build_target(name, project.connection_options(name))
-    if not isinstance(target, SqlTarget):
-        raise UsageError(f"connection {name!r} cannot be a target yet: only `kind: sql` can")
-    return target
+    kind = project.connection_kind(name)
+    if kind.target is None:
+        raise UsageError(
+            f"connection {name!r} is a {kind.name} connection, which cannot be written to;"
+            " the target must be a kind that can (`kind: sql`)"
+        )
+    return kind.build_target(name, project.connection_options(name))
 
 
 def open_sources(project: Project, specs: list[MappingSpec]) -> dict[str, Source]:
@@ -155,16 +157,16 @@ def prepare(
     """Check the project, connect to the target, and build the jobs. Raises SpecError
     (exit 2), ConnectorError (exit 1) or UsageError (exit 2). With install=False nothing
     is written (no table created): a preflight. With pin=True everything goes through one
-    connection whose transaction close() rolls back: a dry run (see flows.pinned).
+    connection whose transaction close() rolls back: a dry run (`Target.pinned`).
     `table_sources` (target table -> Source) reads each table from there instead of its
     spec's connection, which is then neither opened nor checked (a quarantine replay: the
     caller checks the columns it offers)."""
     project, plan, sources = check_project(project_dir, tables, table_sources is None)
     target = open_target(project)
     if pin:
-        target.engine = PinnedEngine(target.engine)  # type: ignore[assignment]
-    ledger = Ledger(target.engine, target.schema)
-    lookups = SqlLookups(target, _lookup_sources(project, plan.specs))
+        target = target.pinned()
+    ledger = Ledger(target)
+    lookups = Lookups(target, _lookup_sources(project, plan.specs))
     keymap = SqlKeyMap(ledger)
     try:
         target.ping()
@@ -202,14 +204,18 @@ def prepare(
     return Prepared(project, plan, target, ledger, jobs, sources, created, lookups)
 
 
-def _lookup_sources(project: Project, specs: list[MappingSpec]) -> dict[str, Any]:
-    """SqlOptions of the SQL connections that source lookups read (the plan refused the
-    others)."""
-    names = sorted(source_connections(specs))
-    return sql_source_options(names, {n: project.connection_options(n) for n in names})
+def _lookup_sources(project: Project, specs: list[MappingSpec]) -> dict[str, SourceOpener]:
+    """How to open each source connection that source lookups read (the plan refused
+    the ones that are not SQL), when it is first asked."""
+    return {
+        name: partial(
+            project.connection_kind(name).build_source, name, project.connection_options(name)
+        )
+        for name in sorted(source_connections(specs))
+    }
 
 
-def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: bool) -> set[str]:
+def _ensure_tables(target: Target, plan: Plan, jobs: list[TableJob], create: bool) -> set[str]:
     """Refuse an existing table that does not fit; create the missing ones if `create`."""
     issues = []
     created = set()
@@ -221,7 +227,7 @@ def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: 
                     continue
                 created.add(job.table)
             elif job.table not in created:
-                diff = schema_diff(existing_columns(target, conn, wanted), wanted)
+                diff = schema_diff(target.existing_columns(conn, wanted), wanted)
                 if diff:
                     issues.append(_misfit(plan, target, job.table, diff))
                     continue
@@ -233,7 +239,7 @@ def _ensure_tables(target: SqlTarget, plan: Plan, jobs: list[TableJob], create: 
     return created
 
 
-def _misfit(plan: Plan, target: SqlTarget, table: str, problems: list[str]) -> SpecIssue:
+def _misfit(plan: Plan, target: Target, table: str, problems: list[str]) -> SpecIssue:
     line, col = plan.positions[table].value(("target",))
     return SpecIssue(
         plan.project.display(plan.files[table]),
@@ -245,9 +251,9 @@ def _misfit(plan: Plan, target: SqlTarget, table: str, problems: list[str]) -> S
     )
 
 
-def run_for_action(project: Project, target: SqlTarget, run_id: str, action: str) -> Any:
+def run_for_action(project: Project, target: Target, run_id: str, action: str) -> Any:
     """The ledger's record of `run_id`, or a UsageError saying why it cannot be used."""
-    ledger = Ledger(target.engine, target.schema)
+    ledger = Ledger(target)
     run = ledger.get_run(run_id) if ledger.exists() else None
     if run is None:
         raise UsageError(
@@ -307,7 +313,7 @@ class TargetSession:
     rollback, unlock)."""
 
     project: Project
-    target: SqlTarget
+    target: Target
     ledger: Ledger
 
     def close(self) -> None:
@@ -323,10 +329,10 @@ def open_session(project_dir: Path) -> TargetSession:
     except BaseException:
         target.close()
         raise
-    return TargetSession(project, target, Ledger(target.engine, target.schema))
+    return TargetSession(project, target, Ledger(target))
 
 
-def settle_dry_runs(target: SqlTarget) -> None:
+def settle_dry_runs(target: Target) -> None:
     """A dry run killed earlier left an entry in ferryman_dry_runs: check the target
     against it now (its writes died with its transaction) and say what was found."""
     try:

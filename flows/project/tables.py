@@ -1,105 +1,21 @@
-"""Target tables around a load: how an existing table compares with a spec (for
-`ferryman.mappings.tables.schema_diff`), and the spec's indexes, created once the load is done.
-
-Reflected SQL types are read as the Arrow types the spec would make when they are of the
-same kind as what ferryman creates (`ferryman.connectors.sql.types.same_kind`), keeping what the
-table really declares where it matters: integer width, decimal precision and scale, string
-length, NOT NULL. So a table ferryman created always fits its own spec on every engine
-(MariaDB reflects booleans as TINYINT(1), SQLite and MariaDB keep no time zone), and a
-table someone else created is refused for what would really not fit.
-"""
+"""The spec's indexes, created on the target once a table's load is done."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
-import pyarrow as pa
-import sqlalchemy as sa
-from sqlalchemy.engine import Connection
-from sqlalchemy.types import TypeDecorator, TypeEngine
-
-from ferryman.connectors.base import ColumnSchema, TableSchema
-from ferryman.connectors.sql.target import SqlTarget
-from ferryman.connectors.sql.types import arrow_type, same_kind, sql_type
+from ferryman.connectors.base import IndexSchema, Target
 from ferryman.mappings.model import Index
 
 
-def existing_columns(
-    target: SqlTarget, conn: Connection, wanted: TableSchema
-) -> list[ColumnSchema]:
-    """The columns of the existing table `wanted.name`, in engine-neutral terms."""
-    table = sa.Table(wanted.name, sa.MetaData(), autoload_with=conn, schema=target.schema)
-    spec = {c.name: c for c in wanted.columns}
-    out = []
-    for col in table.columns:
-        want = spec.get(col.name)
-        typ, length = _as_arrow(col.type, want)
-        out.append(ColumnSchema(col.name, typ, bool(col.nullable), length))
-    return out
-
-
-def _as_arrow(have: TypeEngine[Any], want: ColumnSchema | None) -> tuple[pa.DataType, int | None]:
-    if isinstance(have, TypeDecorator):
-        have = have.impl_instance
-    length = getattr(have, "length", None) if isinstance(have, sa.String) else None
-    if want is None or not same_kind(have, sql_type(want)):
-        return _plain_arrow(have), length
-    t = want.type
-    if pa.types.is_integer(t):
-        return (pa.int64() if isinstance(have, sa.BigInteger) else pa.int32()), None
-    if pa.types.is_decimal(t) and isinstance(have, sa.Numeric):
-        precision = have.precision if have.precision is not None else 38
-        scale = have.scale if have.scale is not None else (0 if have.precision else t.scale)
-        return pa.decimal128(precision, scale), None
-    return t, length
-
-
-def _plain_arrow(have: TypeEngine[Any]) -> pa.DataType:
-    """An Arrow type to name a column of another kind than the spec's, in the message."""
-    if isinstance(have, sa.Numeric) and not isinstance(have, sa.Float):
-        return pa.decimal128(have.precision or 38, have.scale or 0)
-    if isinstance(have, sa.BigInteger):
-        return pa.int64()
-    if isinstance(have, sa.Integer):
-        return pa.int32()
-    if isinstance(have, sa.DateTime):
-        return pa.timestamp("us", tz="UTC" if have.timezone else None)
-    if isinstance(have, sa.Time):
-        return pa.time64("us")
-    return arrow_type(have)
-
-
-def create_indexes(target: SqlTarget, table: str, indexes: Sequence[Index]) -> list[str]:
-    """Create the indexes the table does not have yet (by name); returns the created names.
-    Text columns get a 255-character prefix on MariaDB, which cannot index TEXT whole."""
-    created: list[str] = []
+def create_indexes(target: Target, table: str, indexes: Sequence[Index]) -> list[str]:
+    """Create the indexes the table does not have yet (by name), in a transaction of their
+    own; returns the created names."""
     if not indexes:
-        return created
+        return []
+    wanted = []
+    for ix in indexes:
+        assert ix.name is not None  # CompiledMapping.indexes() names every index
+        wanted.append(IndexSchema(ix.name, tuple(ix.columns), ix.unique))
     with target.begin() as conn:
-        present = {ix["name"] for ix in sa.inspect(conn).get_indexes(table, schema=target.schema)}
-        reflected = sa.Table(table, sa.MetaData(), autoload_with=conn, schema=target.schema)
-        for ix in indexes:
-            assert ix.name is not None  # CompiledMapping.indexes() names every index
-            if ix.name in present:
-                continue
-            columns = [reflected.c[c] for c in ix.columns]
-            prefixes = {
-                c.name: 255
-                for c in columns
-                if isinstance(c.type, sa.Text)
-                or (isinstance(c.type, sa.String) and c.type.length is None)
-            }
-            index = sa.Index(ix.name, *columns, unique=ix.unique, mysql_length=prefixes or None)
-            try:
-                index.create(conn)
-            except sa.exc.IntegrityError as err:
-                raise RuntimeError(
-                    f"{table}: cannot create unique index {ix.name} on"
-                    f" ({', '.join(ix.columns)}): the loaded rows repeat a value"
-                    f" ({str(err.orig).splitlines()[0]}). Find them with SELECT"
-                    f" {', '.join(ix.columns)}, COUNT(*) FROM {table} GROUP BY"
-                    f" {', '.join(ix.columns)} HAVING COUNT(*) > 1; or add `dedup:` to the spec"
-                ) from err
-            created.append(ix.name)
-    return created
+        return target.create_indexes(conn, table, wanted)

@@ -17,6 +17,7 @@ from pydantic import SecretStr
 from ferryman.connectors.base import ColumnSchema, TableSchema
 from ferryman.connectors.errors import TerminalError, TransientError
 from ferryman.connectors.sql import pgcopy
+from ferryman.connectors.sql.dialects import MySqlDialect, PostgresDialect
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
 from ferryman.flows.batch.write import WriteCounts, write_rows
@@ -129,9 +130,19 @@ def _as_written(data: pa.Table) -> dict[int, dict[str, Any]]:
     return {r["id"]: r for r in data.to_pylist()}
 
 
+def _pg(target: SqlTarget) -> PostgresDialect:
+    assert isinstance(target.dialect, PostgresDialect)
+    return target.dialect
+
+
+def _mysql(target: SqlTarget) -> MySqlDialect:
+    assert isinstance(target.dialect, MySqlDialect)
+    return target.dialect
+
+
 def _oids(target: SqlTarget, table: str, names: list[str]) -> list[int]:
     with target.begin() as conn:
-        columns = target._pg_column_types(conn, table)
+        columns = _pg(target).column_types(conn, table)
     return [columns[c][0] for c in names]
 
 
@@ -159,8 +170,8 @@ def test_binary_and_csv_copy_store_the_same_rows(postgres_db: Database) -> None:
         target.ensure_table(conn, TableSchema("b", SCHEMA.columns[:-1], ("id",)))
     oids = _oids(target, "a", data.column_names)
     with target.begin() as conn:
-        pgcopy.copy_to(conn, target._qualified("a"), data, oids, binary=True)
-        pgcopy.copy_to(conn, target._qualified("b"), data, oids, binary=False)
+        pgcopy.copy_to(conn, _pg(target).qualified("a"), data, oids, binary=True)
+        pgcopy.copy_to(conn, _pg(target).qualified("b"), data, oids, binary=False)
     assert _rows(target, "a") == _rows(target, "b") == _as_written(data)
     target.close()
 
@@ -277,7 +288,7 @@ def test_an_integer_wider_than_its_column_is_refused_not_wrapped(postgres_db: Da
 
 
 def _ledger(target: SqlTarget) -> Ledger:
-    ledger = Ledger(target.engine)
+    ledger = Ledger(target)
     ledger.install()
     return ledger
 
@@ -317,7 +328,7 @@ def test_staged_upsert_counts_and_hands_back_exact_before_images(postgres_db: Da
     target, _, before = _preloaded(postgres_db)
     incoming = _incoming()
     with target.begin() as conn:
-        assert target.stages_upserts(conn, "things", ["id"])
+        assert _pg(target).stages_upsert(conn, "things", ["id"])
         done = target.upsert(conn, "things", ["id"], incoming)
     ids = incoming.column("id").to_pylist()
     assert sorted(ids[i] for i in done.inserted) == [7, 8, 9]
@@ -330,7 +341,7 @@ def test_staged_upsert_counts_and_hands_back_exact_before_images(postgres_db: Da
 
 def test_staged_upsert_matches_the_comparing_path(postgres_db: Database) -> None:
     """The same batch through PostgreSQL's staged upsert and through the generic one
-    (fetch, compare hashes, insert, update): same counts, journal and table."""
+    (fetch, compare, insert, update): same counts, journal and table."""
     results = []
     for staged in (True, False):
         with postgres_db.engine.begin() as conn:
@@ -338,7 +349,7 @@ def test_staged_upsert_matches_the_comparing_path(postgres_db: Database) -> None
             conn.execute(sa.text("DROP TABLE IF EXISTS ferryman_journal"))
         target, journal, _ = _preloaded(postgres_db)
         if not staged:
-            target.stages_upserts = lambda *_: False  # type: ignore[method-assign]
+            _pg(target).stages_upsert = lambda *_: False  # type: ignore[method-assign]
         counts = _upsert(target, journal, _incoming())
         with target.begin() as conn:
             entries = [(e.op, e.payload) for e in journal.entries(conn, "r1", "things")]
@@ -385,7 +396,7 @@ def test_upsert_without_a_unique_key_takes_the_comparing_path(postgres_db: Datab
     journal = Journal(_ledger(target), target)
     rows = pa.table({"id": pa.array([1, 2, 3], pa.int64()), "name": ["new", "same", "added"]})
     with target.begin() as conn:
-        assert not target.stages_upserts(conn, "loose", ["id"])
+        assert not _pg(target).stages_upsert(conn, "loose", ["id"])
         counts = write_rows(
             conn,
             target,
@@ -420,7 +431,7 @@ def test_staged_upsert_with_a_composite_key_and_with_a_key_only_table(
             )
     incoming = {"a": pa.array([1, 1, 2], pa.int32()), "b": ["x", "y", "x"]}
     with target.begin() as conn:
-        assert target.stages_upserts(conn, "pairs", ["a", "b"])
+        assert _pg(target).stages_upsert(conn, "pairs", ["a", "b"])
         done = target.upsert(
             conn,
             "pairs",
@@ -477,11 +488,11 @@ def test_load_data_round_trips_every_type_like_the_insert_path(mariadb_db: Datab
     for how in ("load_data", "insert"):
         target = _target(mariadb_db)
         if how == "insert":
-            target._load_data = False
+            _mysql(target).load_data = False
         name = f"t_{how}"
         with target.begin() as conn:
             target.ensure_table(conn, TableSchema(name, MARIADB_COLUMNS, ("id",)))
-            assert target._may_load_data(conn) is (how == "load_data")
+            assert _mysql(target).may_load_data(conn) is (how == "load_data")
             target.insert(conn, name, data)
         tables[how] = _rows(target, name)
         target.close()

@@ -111,3 +111,15 @@ def only_run_id(engine: sa.Engine) -> str:
         ids = conn.execute(sa.text("SELECT run_id FROM ferryman_runs ORDER BY started_at")).all()
     assert len(ids) >= 1
     return str(ids[-1][0])
+
+
+def install_ledger(url: str) -> None:
+    """Create (or upgrade) the control tables of the target at `url`, as any run does."""
+    from ferryman.connectors.kinds import CONNECTORS
+    from ferryman.flows.ledger.store import Ledger
+
+    target = CONNECTORS.get("sql").build_target("target", {"url": url})
+    try:
+        Ledger(target).install()
+    finally:
+        target.close()

@@ -18,7 +18,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.dryrun.target_state import HISTORY_TABLE, read_counters
+from ferryman.connectors.sql.dialects import dialect_for
+from ferryman.flows.dryrun.target_state import HISTORY_TABLE
 from ferryman.flows.prefect_flows import dry_run, migrate
 from tests.conftest import Database
 from tests.flows import harness
@@ -35,7 +36,7 @@ def _snapshot(db: Database) -> dict[str, Any]:
     is the one table a dry run may write."""
     with db.engine.connect() as conn:
         names = sorted(sa.inspect(conn).get_table_names())
-        counters = read_counters(conn, db.engine.dialect.name)
+        counters = dialect_for(db.engine.dialect.name).read_counters(conn)
     rows: dict[str, Counter[tuple[Any, ...]] | None] = {
         t: harness.table_rows(db.engine, t) for t in names if t != HISTORY_TABLE
     }

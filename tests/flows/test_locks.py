@@ -32,7 +32,7 @@ from ferryman.flows.ledger.store import Ledger
 from ferryman.flows.ledger.locks import LockedError, TableLocks
 url, run_id, start_at, then = sys.argv[1], sys.argv[2], float(sys.argv[3]), sys.argv[4]
 target = SqlTarget("t", SqlOptions(url=SecretStr(url)))
-ledger = Ledger(target.engine)
+ledger = Ledger(target)
 ledger.install()
 while time.time() < start_at:
     time.sleep(0.001)
@@ -51,7 +51,7 @@ time.sleep(3)
 
 def _ledger(db: Database) -> Ledger:
     target = SqlTarget("t", SqlOptions(url=SecretStr(db.url)))
-    ledger = Ledger(target.engine)
+    ledger = Ledger(target)
     ledger.install()
     return ledger
 
@@ -108,7 +108,7 @@ def test_cli_run_is_refused_while_another_run_holds_the_tables(
     ledger = _ledger(sqlite_db)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait until the first run holds its locks
-        with ledger.engine.connect() as conn:
+        with ledger.connect() as conn:
             if conn.execute(ledger.locks.select()).first() is not None:
                 break
         time.sleep(0.2)

@@ -168,13 +168,11 @@ def test_cli_gate_exit_code_quarantine_and_reconcile(
 
 
 def test_install_adds_the_aggregates_column_to_an_older_ledger(sqlite_db: Database) -> None:
-    from ferryman.flows.ledger.store import Ledger
-
     with sqlite_db.engine.begin() as conn:  # as an older ferryman made it (abridged)
         conn.execute(sa.text("CREATE TABLE ferryman_batches (run_id VARCHAR(40), state TEXT)"))
     columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_batches")}
     assert "aggregates" not in columns
-    Ledger(sqlite_db.engine).install()
+    harness.install_ledger(sqlite_db.url)
     columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_batches")}
     assert "aggregates" in columns
 

@@ -369,8 +369,6 @@ def test_cli_replay_then_replay_of_the_replay(
 def test_an_older_ledger_gets_the_replayed_in_column(
     sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from ferryman.flows.ledger.store import Ledger
-
     project = _project(tmp_path, sqlite_db, monkeypatch)
     run_id = migrate(str(project))["run_id"]
     with sqlite_db.engine.begin() as conn:  # as an older ferryman made it
@@ -383,6 +381,6 @@ def test_an_older_ledger_gets_the_replayed_in_column(
         assert overview(session.ledger, run_id)["tables"]["items"]["entries"] == 4
     finally:
         session.close()
-    Ledger(sqlite_db.engine).install()
+    harness.install_ledger(sqlite_db.url)
     columns = {c["name"] for c in sa.inspect(sqlite_db.engine).get_columns("ferryman_quarantine")}
     assert "replayed_in" in columns

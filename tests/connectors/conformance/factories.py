@@ -325,7 +325,8 @@ SOURCE_FACTORIES: dict[str, SourceFactory] = {
 
 # === targets ===========================================================================
 #
-# To put a new target kind through tests/connectors/conformance/test_targets.py, add one
+# To put a new target kind through the conformance suite (tests/connectors/conformance/
+# test_targets.py runs `ferryman.connectors.testing`), add one
 # `TargetFactory` per engine it can write to under the kind's registry name in
 # `TARGET_FACTORIES`. A registered target kind without one fails
 # `test_every_target_kind_has_a_factory`.
