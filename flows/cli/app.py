@@ -385,7 +385,14 @@ def _register_quality_commands() -> None:
     app.add_typer(quarantine_app, name="quarantine")
 
 
+def _register_schema_command() -> None:
+    from ferryman.flows.cli.schema import HELP, schema
+
+    app.command(name="schema", help=HELP)(schema)
+
+
 _register_quality_commands()
+_register_schema_command()
 
 
 def main() -> None:
