@@ -35,8 +35,9 @@ def _import(dotted: str, sep: str) -> Any:
 def test_every_deployment_points_at_a_flow_with_its_parameters(dep: dict[str, Any]) -> None:
     entrypoint = dep["entrypoint"]
     # A module of the installed package, not a file of this repository: a worker needs
-    # ferryman installed, and a project's own flows/ folder cannot shadow it.
-    assert re.fullmatch(r"ferryman\.flows(\.\w+)+:\w+", entrypoint), entrypoint
+    # ferryman installed, and a project's own flows/ folder cannot shadow it. Every flow
+    # lives in ferryman.flows.prefect_flows.
+    assert re.fullmatch(r"ferryman\.flows\.prefect_flows:\w+", entrypoint), entrypoint
     flow = _import(entrypoint, ":")
     assert isinstance(flow, Flow), dep["name"]
     accepted = set(inspect.signature(flow.fn).parameters)

@@ -12,8 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.rollback import rollback
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate, rollback
 from tests.conftest import Database
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")

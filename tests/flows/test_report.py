@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
 from tests.flows.gate_project import make_project
 

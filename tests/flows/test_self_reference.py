@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
