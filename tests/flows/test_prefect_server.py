@@ -185,15 +185,31 @@ def _prefect(args: list[str], cwd: Path, env: dict[str, str]) -> str:
     return proc.stdout
 
 
+def _api(client: httpx.Client, method: str, url: str, **kwargs: Any) -> Any:
+    """One API call, retried like Prefect's own client does: a busy sqlite server answers
+    503 (database locked) now and then."""
+    for attempt in range(10):
+        try:
+            response = client.request(method, url, **kwargs)
+        except httpx.TransportError:
+            if attempt == 9:
+                raise
+        else:
+            if response.status_code not in (429, 502, 503, 504) or attempt == 9:
+                return response.raise_for_status().json()
+        time.sleep(0.5 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def _run_deployment(api: str, name: str, **body: Any) -> dict[str, Any]:
     """Create a flow run of deployment `name` and wait until it ends; returns the run."""
     with httpx.Client(base_url=api, timeout=10) as client:
-        deployment = client.get(f"/deployments/name/{name}").raise_for_status().json()
-        run = client.post(f"/deployments/{deployment['id']}/create_flow_run", json=body)
-        run_id = run.raise_for_status().json()["id"]
+        deployment = _api(client, "GET", f"/deployments/name/{name}")
+        create = f"/deployments/{deployment['id']}/create_flow_run"
+        run_id = _api(client, "POST", create, json=body)["id"]
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            flow_run: dict[str, Any] = client.get(f"/flow_runs/{run_id}").json()
+            flow_run: dict[str, Any] = _api(client, "GET", f"/flow_runs/{run_id}")
             if flow_run["state"]["type"] in TERMINAL:
                 return flow_run
             time.sleep(0.5)
@@ -203,13 +219,10 @@ def _run_deployment(api: str, name: str, **body: Any) -> dict[str, Any]:
 def _logs(api: str, run_id: str, until: str) -> list[str]:
     """The run's log messages, once one containing `until` arrived (logs ship apart)."""
     messages: list[str] = []
+    query = {"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"}
     with httpx.Client(base_url=api, timeout=10) as client:
         for _ in range(40):
-            found = client.post(
-                "/logs/filter",
-                json={"logs": {"flow_run_id": {"any_": [run_id]}}, "sort": "TIMESTAMP_ASC"},
-            )
-            messages = [log["message"] for log in found.raise_for_status().json()]
+            messages = [log["message"] for log in _api(client, "POST", "/logs/filter", json=query)]
             if any(until in m for m in messages):
                 break
             time.sleep(0.25)
