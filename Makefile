@@ -43,9 +43,10 @@ lint: $(STAMP) ## ruff and mypy
 	cd .typecheck && $(abspath $(VENV))/bin/mypy --config-file ../pyproject.toml ferryman
 	$(VENV)/bin/mypy demo bench
 
-schemas: $(STAMP) ## regenerate the JSON Schemas of the spec files
+schemas: $(STAMP) ## regenerate the spec files' JSON Schema (and the examples' copies) and the functions page
 	$(PY) -m ferryman.mappings.schema --write
 	$(PY) -m ferryman.mappings.docs --write
+	for p in examples/*/; do $(VENV)/bin/ferryman schema --project "$$p" || exit 1; done
 
 bench: $(STAMP) ## run the benchmarks; figures are ratios against a baseline of the same run
 	$(PY) -m bench

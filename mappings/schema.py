@@ -1,9 +1,11 @@
 """JSON Schema of mapping spec files, for editors: completion, hover help, red squiggles.
 
-`make schemas` (`python -m ferryman.mappings.schema --write`) regenerates
-`mappings/spec.schema.json`
-from the pydantic model; `--check` fails when the committed file is stale (CI and the
-tests run it). To use it, put this first line in a spec file (path relative to the file):
+The schema ships inside the package (`ferryman/mappings/spec.schema.json`, package data).
+`make schemas` (`python -m ferryman.mappings.schema --write`) regenerates it from the
+pydantic model; `--check` fails when the committed file is stale (CI and the tests run
+it). A project gets its own copy with `ferryman schema` (`mappings/spec.schema.json` in
+the project, beside `mappings/specs/`); to use it, put this first line in a spec file
+(path relative to the file):
 
     # yaml-language-server: $schema=../spec.schema.json
 
@@ -21,13 +23,17 @@ from __future__ import annotations
 import copy
 import json
 import sys
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 from ferryman.mappings.generated import write_or_check
 from ferryman.mappings.model import MappingSpec
 
-SCHEMA_PATH = Path(__file__).with_name("spec.schema.json")
+SCHEMA_FILE = "spec.schema.json"
+SCHEMA_PATH = Path(__file__).with_name(SCHEMA_FILE)
+SCHEMA_LINE = f"# yaml-language-server: $schema=../{SCHEMA_FILE}"
+"""The first line of a spec file in `<project>/mappings/specs/` that finds the project's copy."""
 SCHEMA_ID = "urn:ferryman:mapping-spec"
 TYPE_EXAMPLES = [
     "integer", "bigint", "decimal(12,2)", "float", "boolean",
@@ -78,6 +84,11 @@ def _step_schema(explicit: dict[str, Any]) -> dict[str, Any]:
 def render() -> str:
     """The file's exact text: sorted keys (stable diffs), two-space indent, final newline."""
     return json.dumps(build_schema(), indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def packaged() -> str:
+    """The schema as installed with ferryman (package data): what `ferryman schema` copies."""
+    return (resources.files("ferryman.mappings") / SCHEMA_FILE).read_text(encoding="utf-8")
 
 
 def is_current(path: Path = SCHEMA_PATH) -> bool:

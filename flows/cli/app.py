@@ -23,7 +23,10 @@ EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_GATE = 0, 1, 2, 3
 
 app = typer.Typer(
     name="ferryman",
-    help="Migrate and cleanse legacy data: check specs, run, inspect runs.",
+    help="Migrate and cleanse legacy data: check specs, run, inspect runs.\n\n"
+    "Run it in the project folder (the one holding ferryman.yaml), or pass --project DIR."
+    " On a Prefect server and worker instead: prefect.yaml, and the README's 'Deploying on"
+    " a Prefect server'.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -385,7 +388,14 @@ def _register_quality_commands() -> None:
     app.add_typer(quarantine_app, name="quarantine")
 
 
+def _register_schema_command() -> None:
+    from ferryman.flows.cli.schema import HELP, schema
+
+    app.command(name="schema", help=HELP)(schema)
+
+
 _register_quality_commands()
+_register_schema_command()
 
 
 def main() -> None:

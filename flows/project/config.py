@@ -205,27 +205,28 @@ class Project:
 
 
 def load_project(root: Path) -> Project:
-    """Load ferryman.yaml from `root`; raises SpecError with positioned issues."""
+    """Load ferryman.yaml from `root`; raises SpecError with positioned issues, or
+    ProjectNotFound (one line: where it looked, what to do) when there is no ferryman.yaml."""
     file = root / PROJECT_FILE
     if not file.is_file():
-        raise SpecError(
-            [
-                SpecIssue(
-                    str(file),
-                    1,
-                    1,
-                    "",
-                    (
-                        f"no {PROJECT_FILE} here; run ferryman in a project folder"
-                        " or pass --project DIR"
-                    ),
-                )
-            ]
-        )
+        from ferryman.flows.project.folder import not_a_project
+
+        raise ProjectNotFound(not_a_project(root))
     display = _display(file)
     spec = load_yaml_model(file, ProjectSpec, display_path=display)
     _, positions = load_yaml(file, display_path=display)
     return Project(root=root.resolve(), spec=spec, positions=positions)
+
+
+class ProjectNotFound(SpecError):
+    """The folder holds no ferryman.yaml. `str(err)` is one line without a file position."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__([SpecIssue(PROJECT_FILE, 1, 1, "", message)])
+        self.args = (message,)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def _display(path: Path) -> str:
