@@ -44,10 +44,6 @@ from ferryman.flows.project.session import Prepared, new_run_id, open_target, pr
 SAMPLES_PER_TABLE = 5
 
 
-class TargetChanged(Exception):
-    """The dry run's before and after states of the target differ."""
-
-
 @flow(name="dry-run", persist_result=False, validate_parameters=False, log_prints=False)
 def dry_run(
     project_dir: str = ".",
