@@ -208,7 +208,6 @@ def render_html(summary: DryRunSummary) -> str:
         f" end\n<b>{e(summary.state)}</b>. The dry run took {summary.seconds:.1f}s; a real run"
         f" would take about\n{summary.load_seconds:.0f}s.</p>"
     )
-    error = paragraph(summary.error, "error") if summary.error else ""
     proof = paragraph(proof_text(summary), "ok" if summary.target_unchanged else "error")
     ddl = "".join(f"<pre>{e(s)}</pre>" for s in summary.ddl) or "<p>none</p>"
     samples = (
@@ -220,7 +219,9 @@ def render_html(summary: DryRunSummary) -> str:
     return page(
         f"ferryman dry run {summary.run_id}",
         [
-            f"{intro}{error}\n{proof}\n",
+            intro,
+            paragraph(summary.error, "error"),
+            f"\n{proof}\n",
             section("Tables", table(_COLUMNS, table_rows(summary))),
             section("DDL it would run", ddl),
             section(

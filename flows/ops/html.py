@@ -42,6 +42,9 @@ def section(title: str, content: str) -> Html:
 
 
 def paragraph(text: object, css_class: str | None = None) -> Html:
+    """A paragraph of `text`; nothing when there is no text (None or empty)."""
+    if text is None or text == "":
+        return Html("")
     attribute = f" class={css_class}" if css_class else ""
     return Html(f"<p{attribute}>{escape(text)}</p>")
 

@@ -186,8 +186,6 @@ def render_html(summary: RunSummary) -> str:
         f" <b>{e(summary.state)}</b>\nin {summary.seconds:.1f}s"
         f" (started {e(summary.started_at)}).</p>"
     )
-    error = paragraph(summary.error, "error") if summary.error else ""
-    action = paragraph(summary.gate_action) if summary.gate_action else ""
     rules = (
         (t.table, rule, n, _examples_html(t.examples.get(rule, [])))
         for t in summary.tables
@@ -196,7 +194,10 @@ def render_html(summary: RunSummary) -> str:
     return page(
         f"ferryman run {summary.run_id}",
         [
-            f"{intro}{error}{action}\n",
+            intro,
+            paragraph(summary.error, "error"),
+            paragraph(summary.gate_action),
+            "\n",
             section("Tables", table(_COLUMNS, summary_rows(summary))),
             section("Quarantine reasons", table(("table", "rule", "rows", "examples"), rules)),
             _expectations_html(summary),

@@ -26,7 +26,9 @@ def _options(model: type[BaseModel], field: str, value: str) -> BaseModel:
     return model.model_validate({**known, field: value})
 
 
-@pytest.mark.parametrize(("kind", "model", "field"), _with_encoding(), ids=lambda x: str(x))
+@pytest.mark.parametrize(
+    ("kind", "model", "field"), _with_encoding(), ids=[k for k, _, _ in _with_encoding()]
+)
 def test_every_encoding_option_is_checked_alike(
     kind: str, model: type[BaseModel], field: str
 ) -> None:

@@ -62,7 +62,11 @@ PINNED: list[tuple[Any, int]] = [
 ]
 
 
-@pytest.mark.parametrize(("value", "expected"), PINNED, ids=[repr(v) for v, _ in PINNED])
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    PINNED,
+    ids=[f"{i}-{type(v).__name__}" for i, (v, _) in enumerate(PINNED)],
+)
 def test_the_hash_of_a_value_is_what_earlier_runs_recorded(value: Any, expected: int) -> None:
     assert row_hash([value]) == expected
 
