@@ -51,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     quiet_environment(os.environ)
     from demo.generate import generate
-    from ferryman.flows.ops.run import migrate
+    from ferryman.flows.prefect_flows import migrate
 
     work = Path(tempfile.mkdtemp(prefix="ferryman-bench-"))
     schema = f"bench_{secrets.token_hex(4)}"

@@ -88,8 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url", default=ADMIN, help="PostgreSQL database (admin) URL")
     args = parser.parse_args(argv)
 
-    from ferryman.flows.dryrun.run import dry_run
-    from ferryman.flows.ops.run import migrate
+    from ferryman.flows.prefect_flows import dry_run, migrate
     from ferryman.flows.project.environment import quiet_environment
 
     quiet_environment(os.environ)

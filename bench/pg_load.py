@@ -329,6 +329,7 @@ def split(project: Path) -> tuple[float, dict[str, float]]:
     from ferryman.connectors.sql.target import SqlTarget
     from ferryman.flows.ledger.journal import Journal
     from ferryman.flows.ledger.store import Ledger
+    from ferryman.flows.prefect_flows import migrate
     from ferryman.mappings.compile import CompiledMapping
 
     watch = Stopwatch()
@@ -350,7 +351,7 @@ def split(project: Path) -> tuple[float, dict[str, float]]:
     ]
     start = time.perf_counter()
     try:
-        summary = ferryman.flows.ops.run.migrate(str(project))
+        summary = migrate(str(project))
     finally:
         for restore in undo:
             if restore is not None:

@@ -93,7 +93,7 @@ def run(
     no_history: NoHistoryOpt = False,
 ) -> None:
     """Run the migration: every table in dependency order, in checkpointed batches."""
-    from ferryman.flows.ops.run import migrate
+    from ferryman.flows.prefect_flows import migrate
     from ferryman.flows.project.session import prepare
 
     if dry_run:
@@ -130,7 +130,7 @@ def plan_cmd(
 def _plan(
     project: Path, table: list[str] | None, batch_size: int | None, json_: bool, no_history: bool
 ) -> None:
-    from ferryman.flows.dryrun.run import dry_run
+    from ferryman.flows.prefect_flows import dry_run
     from ferryman.flows.project.session import prepare
 
     _preflight(lambda: prepare(project, table or None, batch_size, install=False).close())
@@ -159,7 +159,7 @@ def resume(
     json_: JsonOpt = False,
 ) -> None:
     """Continue a failed or killed run after its last committed batch."""
-    from ferryman.flows.ops.run import resume as resume_flow
+    from ferryman.flows.prefect_flows import resume as resume_flow
     from ferryman.flows.project.session import prepare_resume
 
     _preflight(lambda: prepare_resume(project, run_id, force).close())
@@ -184,7 +184,7 @@ def rollback(
 ) -> None:
     """Undo a run: every table back to exactly its state before the run."""
     from ferryman.flows.ops.rollback import prepare_rollback
-    from ferryman.flows.ops.rollback import rollback as rollback_flow
+    from ferryman.flows.prefect_flows import rollback as rollback_flow
 
     _preflight(lambda: prepare_rollback(project, run_id)[0].close())
     state = rollback_flow(run_id, str(project), to_batch, force, return_state=True)

@@ -222,8 +222,9 @@ def quarantine_replay(
     Exit 0 done; 1 failed (roll back, replay again); 2 bad file or usage,
     nothing touched; 3 stopped by a gate.
     """
-    from ferryman.flows.ops.replay import plan_replay, replay, replay_facts
+    from ferryman.flows.ops.replay import plan_replay, replay_facts
     from ferryman.flows.ops.run import RunFailed
+    from ferryman.flows.prefect_flows import replay
     from ferryman.flows.project.session import prepare
 
     plan = _checked(lambda: plan_replay(project, run_id, file, table))

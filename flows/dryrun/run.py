@@ -1,7 +1,7 @@
 """`ferryman plan` / `ferryman run --dry-run`: the whole path against the live target, with
 every write undone, and proof that nothing changed.
 
-The dry run is the real run's code (`ferryman.flows.ops.run._execute`), loading through a
+The dry run is the real run's code (`ferryman.flows.ops.run.execute`), loading through a
 `PinnedEngine`: one connection, one outer transaction that is rolled back at the end, a
 savepoint per batch (see `ferryman.flows.dryrun.pinned`). Its counts are therefore what the real
 run would
@@ -21,8 +21,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
-
 from ferryman.connectors.sql.target import SqlTarget
 from ferryman.flows.dryrun.history import DryRunHistory
 from ferryman.flows.dryrun.pinned import PinnedEngine
@@ -36,7 +34,8 @@ from ferryman.flows.dryrun.target_state import (
 )
 from ferryman.flows.ledger.journal import SNAPSHOT_BATCH, Journal
 from ferryman.flows.ops.report import RunSummary
-from ferryman.flows.ops.run import RunFailed, _execute
+from ferryman.flows.ops.run import RunFailed, TableLoader, execute, stream_table
+from ferryman.flows.ops.runlog import run_logger
 from ferryman.flows.project.config import load_project
 from ferryman.flows.project.plan import load_plan
 from ferryman.flows.project.session import Prepared, new_run_id, open_target, prepare
@@ -44,27 +43,18 @@ from ferryman.flows.project.session import Prepared, new_run_id, open_target, pr
 SAMPLES_PER_TABLE = 5
 
 
-@flow(name="dry-run", persist_result=False, validate_parameters=False, log_prints=False)
-def dry_run(
-    project_dir: str = ".",
-    tables: list[str] | None = None,
-    batch_size: int | None = None,
-    history: bool | None = None,
-) -> dict[str, Any]:
-    """Run the migration against the live target and undo every write: what would be
-    inserted, updated, deleted, quarantined, the DDL, the gates, and proof that the target
-    is unchanged. `history` (default: the project's `dry_run.history`) keeps an entry in
-    ferryman_dry_runs."""
-    return plan_run(Path(project_dir), tables, batch_size, history).to_json()
-
-
 def plan_run(
     project_dir: Path,
     tables: list[str] | None = None,
     batch_size: int | None = None,
     history: bool | None = None,
+    load_table: TableLoader = stream_table,
 ) -> DryRunSummary:
-    logger = get_run_logger()
+    """Run the migration against the live target and undo every write: what would be
+    inserted, updated, deleted, quarantined, the DDL, the gates, and proof that the target
+    is unchanged. `history` (default: the project's `dry_run.history`) keeps an entry in
+    ferryman_dry_runs."""
+    logger = run_logger()
     started = time.perf_counter()
     project = load_project(project_dir)
     keep_history = project.spec.dry_run.history if history is None else history
@@ -81,7 +71,7 @@ def plan_run(
         if keep_history:
             log.start(run_id, project.spec.name, plan.tables, before)
         logger.info("dry run %s: %d table(s) fingerprinted before", run_id, len(watched))
-        summary = _dry_execute(project_dir, tables, batch_size, run_id)
+        summary = _dry_execute(project_dir, tables, batch_size, run_id, load_table)
         summary.history = keep_history
         summary.watched_tables = watched
         after = capture(observer, watched)
@@ -103,7 +93,11 @@ def plan_run(
 
 
 def _dry_execute(
-    project_dir: Path, tables: list[str] | None, batch_size: int | None, run_id: str
+    project_dir: Path,
+    tables: list[str] | None,
+    batch_size: int | None,
+    run_id: str,
+    load_table: TableLoader,
 ) -> DryRunSummary:
     """The real run's code through a pinned, never-committed connection."""
     load_started = time.perf_counter()
@@ -112,7 +106,7 @@ def _dry_execute(
     assert isinstance(engine, PinnedEngine)
     try:
         try:
-            run = _execute(prepared, run_id, resuming=False, publish=False)
+            run = execute(prepared, run_id, resuming=False, publish=False, load_table=load_table)
         except RunFailed as failed:
             run = failed.summary
         load_seconds = time.perf_counter() - load_started

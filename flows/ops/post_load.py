@@ -1,7 +1,7 @@
 """After a table's load: its `applies_to: target` expectations, as a gate.
 
 `check_after_load` runs once per table, after its last batch committed (from
-`ferryman.flows.ops.run._execute`). A failed `severity: batch` expectation fails the gate
+`ferryman.flows.ops.run.execute`). A failed `severity: batch` expectation fails the gate
 `post_load_expectation`: the run stops with state `stopped_by_gate` (exit code 3) and the
 table's `on_gate_failure` (halt or rollback) applies; `severity: warn` failures go to the
 table's warnings. Every result is kept in the table's summary (`post_load`).
@@ -12,14 +12,12 @@ its own, which cannot see them: the check is skipped and the summary says so.
 
 from __future__ import annotations
 
-import logging
-from typing import Any
-
 from sqlalchemy.engine import Engine
 
 from ferryman.flows.batch.load import TableJob
 from ferryman.flows.ops.gates import GateResult, GateStop, TableGates
 from ferryman.flows.ops.report import RunSummary, TableSummary
+from ferryman.flows.ops.runlog import run_logger
 from ferryman.flows.project.session import Prepared
 from ferryman.validations.post_load import PostLoadOutcome, PostLoadRunner, TargetTable
 
@@ -42,7 +40,7 @@ def check_after_load(
     runner = PostLoadRunner([prepared.plan.suites[name] for name in job.spec.suites])
     if runner.empty:
         return None
-    logger = _logger()
+    logger = run_logger()
     if not isinstance(prepared.target.engine, Engine):  # a dry run's pinned connection
         table.post_load = {"skipped": SKIPPED_IN_DRY_RUN}
         logger.info("%s: %s", job.table, SKIPPED_IN_DRY_RUN)
@@ -84,13 +82,3 @@ def _target_table(prepared: Prepared, table: str) -> TargetTable:
     name = prepared.project.spec.target
     options = prepared.project.connection_options(name)
     return TargetTable(url=str(options["url"]), table=table, schema=prepared.target.schema)
-
-
-def _logger() -> Any:
-    from prefect.exceptions import MissingContextError
-    from prefect.logging import get_run_logger
-
-    try:
-        return get_run_logger()
-    except MissingContextError:
-        return logging.getLogger("ferryman.post_load")

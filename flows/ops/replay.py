@@ -33,7 +33,6 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 import sqlalchemy as sa
-from prefect import flow, get_run_logger
 
 from ferryman.connectors.base import ROW_POSITION, Batch, Position, Source
 from ferryman.flows.ledger.store import Ledger, LedgerState, RunRecord
@@ -46,7 +45,8 @@ from ferryman.flows.ops.replay_file import (
     read_fix_file,
 )
 from ferryman.flows.ops.report import RunSummary, write_report
-from ferryman.flows.ops.run import RunFailed, _execute
+from ferryman.flows.ops.run import RunFailed, TableLoader, execute, stream_table
+from ferryman.flows.ops.runlog import run_logger
 from ferryman.flows.project.plan import Plan, check_columns, load_plan
 from ferryman.flows.project.session import (
     Prepared,
@@ -306,23 +306,26 @@ def _check_columns(plan: Plan, sources: dict[str, ReplaySource], file: Path, run
 # --- the run ----------------------------------------------------------------------------
 
 
-@flow(name="replay", persist_result=False, validate_parameters=False, log_prints=False)
-def replay(
-    run_id: str, file: str, project_dir: str = ".", table: str | None = None
+def replay_run(
+    project_dir: Path,
+    run_id: str,
+    file: Path,
+    table: str | None = None,
+    load_table: TableLoader = stream_table,
 ) -> dict[str, Any]:
     """Load the fixed rows of a quarantine export of run `run_id` through the same specs,
     as a new run (roll it back with `ferryman rollback NEW_RUN`)."""
-    plan = plan_replay(Path(project_dir), run_id, Path(file), table)
-    prepared = prepare(Path(project_dir), plan.tables, table_sources=dict(plan.sources))
+    plan = plan_replay(project_dir, run_id, file, table)
+    prepared = prepare(project_dir, plan.tables, table_sources=dict(plan.sources))
     try:
         replay_rules(prepared)
         new_id = new_run_id()
         _record(prepared.ledger, new_id, plan)
-        get_run_logger().info(
+        run_logger().info(
             "run %s replays %d row(s) of run %s from %s", new_id, plan.rows, run_id, file
         )
         try:
-            summary = _execute(prepared, new_id, resuming=False)
+            summary = execute(prepared, new_id, resuming=False, load_table=load_table)
         except RunFailed as err:
             _finish(prepared.ledger, new_id, plan, err.summary)
             raise

@@ -12,14 +12,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
-
 from ferryman.flows.batch.faults import fault_point
 from ferryman.flows.batch.keymap import SqlKeyMap
 from ferryman.flows.ledger.checkpoint import ABSENT, table_fingerprint
 from ferryman.flows.ledger.journal import SNAPSHOT_BATCH, Journal
 from ferryman.flows.ledger.locks import TableLocks
 from ferryman.flows.ledger.store import Ledger, LedgerState, RunRecord
+from ferryman.flows.ops.runlog import run_logger
 from ferryman.flows.project.session import TargetSession, UsageError, open_session, run_for_action
 
 
@@ -76,12 +75,11 @@ def prepare_rollback(project_dir: Path, run_id: str) -> tuple[TargetSession, Run
     return prepared, run
 
 
-@flow(name="rollback", persist_result=False, validate_parameters=False, log_prints=False)
-def rollback(
-    run_id: str, project_dir: str = ".", to_batch: int | None = None, force: bool = False
+def rollback_run(
+    project_dir: Path, run_id: str, to_batch: int | None = None, force: bool = False
 ) -> dict[str, Any]:
     """Undo run `run_id` (or only its batches numbered above `to_batch`)."""
-    prepared, run = prepare_rollback(Path(project_dir), run_id)
+    prepared, run = prepare_rollback(project_dir, run_id)
     try:
         return undo_run(prepared, run, to_batch, force).to_json()
     finally:
@@ -91,7 +89,7 @@ def rollback(
 def undo_run(
     prepared: TargetSession, run: RunRecord, to_batch: int | None, force: bool
 ) -> RollbackSummary:
-    logger = get_run_logger()
+    logger = run_logger()
     ledger, target = prepared.ledger, prepared.target
     state, journal, locks = LedgerState(ledger), Journal(ledger, target), TableLocks(ledger)
     tables = [t for t in reversed(run.tables) if _exists(prepared, t)]

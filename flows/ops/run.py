@@ -1,22 +1,21 @@
-"""The `migrate` Prefect flow: tables in dependency order, a subflow per table, a task per
-batch (never per row). Business logic lives in `ferryman.flows.batch.load` and
-`ferryman.flows.project.session`; this module
-only wires it into Prefect for retries, logs, artifacts and deployments."""
+"""A run and its resumption, without Prefect: tables in dependency order, each table's
+batches in order from where its checkpoint says, every batch through `process_batch`.
+
+How a table's batches are driven is handed in (`TableLoader`): the Prefect flows of
+`ferryman.flows.prefect_flows` make each table a subflow and each batch a task (retries,
+logs, artifacts); `stream_table` with `load_batch_here` runs them in this process, for
+tests and scripts.
+"""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger, task
-from prefect.cache_policies import NO_CACHE
-from prefect.context import get_run_context
-from prefect.utilities.annotations import quote
-
 from ferryman.connectors.base import Batch, Position
-from ferryman.connectors.errors import TransientError
 from ferryman.flows.batch.load import BatchOutcome, GateFailed, TableJob, process_batch
 from ferryman.flows.ledger.checkpoint import (
     continuation,
@@ -41,6 +40,7 @@ from ferryman.flows.ops.post_load import check_after_load
 from ferryman.flows.ops.reconcile import reconcile_run
 from ferryman.flows.ops.report import RunSummary, TableSummary, publish_artifact, write_report
 from ferryman.flows.ops.rollback import undo_run
+from ferryman.flows.ops.runlog import flow_run_id, run_logger
 from ferryman.flows.project.session import (
     Prepared,
     TargetSession,
@@ -49,6 +49,13 @@ from ferryman.flows.project.session import (
     prepare_resume,
 )
 from ferryman.flows.project.tables import create_indexes
+
+BatchLoader = Callable[[Prepared, TableJob, str, Batch, int], BatchOutcome]
+"""Loads one batch: (prepared, job, run id, batch, batch number) -> its outcome."""
+
+TableLoader = Callable[[Prepared, TableJob, str, "Position | None", int, int], list[str]]
+"""Loads one table's batches: (prepared, job, run id, continue after, first batch number,
+first stream) -> the warnings of its batches."""
 
 
 class RunFailed(Exception):
@@ -59,43 +66,23 @@ class RunFailed(Exception):
         super().__init__(summary.error or summary.state)
 
 
-def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a batch only for errors that a retry can fix (lost connection, deadlock):
-    the batch's transaction was rolled back, so a retry cannot double anything."""
-    try:
-        state.result()
-    except TransientError:
-        return True
-    except Exception:  # noqa: BLE001 - any other error is terminal: fail fast
-        return False
-    return False
-
-
-@task(
-    name="load-batch",
-    cache_policy=NO_CACHE,
-    retries=3,
-    retry_delay_seconds=[1, 5, 15],
-    retry_condition_fn=_retry_transient,
-    persist_result=False,
-    log_prints=False,
-)
-def load_batch(
-    prepared: Prepared, job: TableJob, run_id: str, batch: Batch, batch_no: int
+def load_batch_here(
+    prepared: Prepared, job: TableJob, run_id: str, batch: Batch, number: int
 ) -> BatchOutcome:
-    return process_batch(job, prepared.target, prepared.ledger, run_id, batch, batch_no)
+    """One batch in this process (no Prefect task around it)."""
+    return process_batch(job, prepared.target, prepared.ledger, run_id, batch, number)
 
 
-@flow(name="migrate-table", persist_result=False, validate_parameters=False)
-def migrate_table(
+def stream_table(
     prepared: Prepared,
     job: TableJob,
     run_id: str,
     after: Position | None,
     first_batch: int,
     first_stream: int = 0,
+    load: BatchLoader = load_batch_here,
 ) -> list[str]:
-    """Stream one table through the path, one task run per batch, from `after` on (in
+    """Stream one table through the path, one `load` per batch, from `after` on (in
     stream `first_stream`; then the spec's further streams, numbering batches on).
     Returns the warnings of its batches (counts are in the ledger)."""
     warnings: list[str] = []
@@ -113,20 +100,19 @@ def migrate_table(
                     start=stream_position(index, batch.start),
                     end=stream_position(index, batch.end),
                 )
-            warnings.extend(_load_one(prepared, stream_job, run_id, batch, number))
+            outcome = load(prepared, stream_job, run_id, batch, number)
+            _log_batch(stream_job.table, number, outcome)
+            warnings.extend(outcome.warnings[:5])
             number += 1
     return warnings
 
 
-def _load_one(
-    prepared: Prepared, job: TableJob, run_id: str, batch: Batch, number: int
-) -> list[str]:
-    logger = get_run_logger()
-    outcome = load_batch(quote(prepared), quote(job), run_id, quote(batch), number)  # type: ignore[call-overload]
+def _log_batch(table: str, number: int, outcome: BatchOutcome) -> None:
+    logger = run_logger()
     logger.info(
         "%s batch %d: read %d, loaded %d (inserted %d, updated %d, unchanged %d),"
         " quarantined %d, filtered %d (%.2fs)",
-        job.table,
+        table,
         number,
         outcome.read,
         outcome.loaded,
@@ -138,42 +124,48 @@ def _load_one(
         outcome.seconds,
     )
     for w in outcome.warnings:
-        logger.warning("%s batch %d: %s", job.table, number, w)
-    return outcome.warnings[:5]
+        logger.warning("%s batch %d: %s", table, number, w)
 
 
-@flow(name="migrate", persist_result=False, validate_parameters=False, log_prints=False)
-def migrate(
-    project_dir: str = ".", tables: list[str] | None = None, batch_size: int | None = None
+def run_project(
+    project_dir: Path,
+    tables: list[str] | None = None,
+    batch_size: int | None = None,
+    load_table: TableLoader = stream_table,
 ) -> dict[str, Any]:
-    """Migrate every table of the project (or the ones named) into its target.
-
-    Returns the run summary (also written as JSON and HTML reports, and published as a
-    Prefect artifact). Raises on a bad spec before anything is touched.
-    """
-    prepared = prepare(Path(project_dir), tables, batch_size)
+    """Migrate every table of the project (or the ones named) into its target; returns the
+    run summary (also written as JSON and HTML reports, and published as a Prefect
+    artifact when run inside a flow). Raises on a bad spec before anything is touched."""
+    prepared = prepare(project_dir, tables, batch_size)
     try:
-        return _execute(prepared, new_run_id(), resuming=False).to_json()
+        return execute(prepared, new_run_id(), resuming=False, load_table=load_table).to_json()
     finally:
         prepared.close()
 
 
-@flow(name="resume", persist_result=False, validate_parameters=False, log_prints=False)
-def resume(run_id: str, project_dir: str = ".", force: bool = False) -> dict[str, Any]:
+def resume_run(
+    project_dir: Path, run_id: str, force: bool = False, load_table: TableLoader = stream_table
+) -> dict[str, Any]:
     """Continue a failed or killed run after its last committed batch, with the same spec
     versions: no row twice, no row lost."""
-    prepared = prepare_resume(Path(project_dir), run_id, force)
+    prepared = prepare_resume(project_dir, run_id, force)
     try:
-        return _execute(prepared, run_id, resuming=True).to_json()
+        return execute(prepared, run_id, resuming=True, load_table=load_table).to_json()
     finally:
         prepared.close()
 
 
-def _execute(prepared: Prepared, run_id: str, resuming: bool, publish: bool = True) -> RunSummary:
+def execute(
+    prepared: Prepared,
+    run_id: str,
+    resuming: bool,
+    publish: bool = True,
+    load_table: TableLoader = stream_table,
+) -> RunSummary:
     """Load every job; `publish=False` (a dry run) writes no report or artifact and never
     rolls back after a gate (the caller discards everything anyway)."""
-    logger = get_run_logger()
-    flow_run_id = str(get_run_context().flow_run.id)  # type: ignore[union-attr]
+    logger = run_logger()
+    flow_run = flow_run_id()
     plan, ledger = prepared.plan, prepared.ledger
     locks = TableLocks(ledger)
     for message in locks.acquire(run_id, plan.tables, "run"):
@@ -184,7 +176,7 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool, publish: bool = Tr
         logger.info("resuming run %s", run_id)
     else:
         ledger.start_run(
-            run_id, "run", prepared.project.spec.name, plan.digest(), plan.tables, flow_run_id
+            run_id, "run", prepared.project.spec.name, plan.digest(), plan.tables, flow_run
         )
         record_start(prepared, run_id)
         logger.info(
@@ -194,7 +186,7 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool, publish: bool = Tr
         run_id=run_id,
         project=prepared.project.spec.name,
         target=prepared.target.describe(),
-        flow_run_id=flow_run_id,
+        flow_run_id=flow_run,
     )
     failure: BaseException | None = None
     gates = {
@@ -203,7 +195,7 @@ def _execute(prepared: Prepared, run_id: str, resuming: bool, publish: bool = Tr
     action = "halt"
     try:
         for job in prepared.jobs:
-            table_summary = _load_table(prepared, job, run_id, resuming)
+            table_summary = _load_table(prepared, job, run_id, resuming, load_table)
             summary.tables.append(table_summary)
             _check_share(table_summary, gates[job.table], summary)
             check_after_load(prepared, job, table_summary, summary, gates[job.table])
@@ -245,7 +237,7 @@ def _check_share(table: TableSummary, gates: TableGates, summary: RunSummary) ->
         return
     result = share_gate(table.table, table.quarantined, table.read, gates.max_quarantined_share)
     summary.gates.append(result)
-    get_run_logger().info("gate %s", result.message)
+    run_logger().info("gate %s", result.message)
     if not result.passed:
         raise GateStop([result], gates.on_gate_failure)
 
@@ -272,7 +264,7 @@ def _reconcile(
 def _roll_back_after_gate(prepared: Prepared, run_id: str, summary: RunSummary) -> None:
     """`on_gate_failure: rollback`: undo the run through the same code as `ferryman
     rollback`, and say how that went."""
-    logger = get_run_logger()
+    logger = run_logger()
     session = TargetSession(prepared.project, prepared.target, prepared.ledger)
     run = prepared.ledger.get_run(run_id)
     assert run is not None
@@ -289,8 +281,10 @@ def _roll_back_after_gate(prepared: Prepared, run_id: str, summary: RunSummary) 
     logger.warning("run %s %s", run_id, summary.gate_action)
 
 
-def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) -> TableSummary:
-    logger = get_run_logger()
+def _load_table(
+    prepared: Prepared, job: TableJob, run_id: str, resuming: bool, load_table: TableLoader
+) -> TableSummary:
+    logger = run_logger()
     started = time.perf_counter()
     state = LedgerState(prepared.ledger)
     table_state = {t["table_name"]: t["state"] for t in state.table_states(run_id)}
@@ -310,14 +304,7 @@ def _load_table(prepared: Prepared, job: TableJob, run_id: str, resuming: bool) 
                 cont.next_batch,
                 cont.after.rows if cont.after else 0,
             )
-        warnings = migrate_table(
-            quote(prepared),
-            quote(job),
-            run_id,
-            cont.after,  # type: ignore[call-overload]
-            cont.next_batch,
-            cont.stream,
-        )
+        warnings = load_table(prepared, job, run_id, cont.after, cont.next_batch, cont.stream)
         with prepared.target.begin() as conn:
             state.set_table_state(conn, run_id, job.table, "done")
     # Also when resuming a table already done: creating an index failed there, perhaps.

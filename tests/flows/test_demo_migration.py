@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
 from tests.flows.conftest import point_at
 

@@ -17,9 +17,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.dryrun.run import dry_run
 from ferryman.flows.dryrun.target_state import HISTORY_TABLE, read_counters
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import dry_run, migrate
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import SOURCE, make_project

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.run import RunFailed, migrate, resume
+from ferryman.flows.ops.run import RunFailed
+from ferryman.flows.prefect_flows import migrate, resume
 from ferryman.flows.project.session import UsageError
 from tests.conftest import Database
 from tests.flows.gate_project import make_project

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 import ferryman.flows.batch.load
-from ferryman.flows.ops.rollback import rollback
-from ferryman.flows.ops.run import RunFailed, migrate, resume
+from ferryman.flows.ops.run import RunFailed
+from ferryman.flows.prefect_flows import migrate, resume, rollback
 from tests.conftest import Database
 from tests.flows.lookup_project import REGION_ROWS, REGIONS, make_project, write_legacy
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from ferryman.flows.project.config import load_project
 from ferryman.flows.project.plan import load_plan
 from ferryman.flows.project.session import check_project

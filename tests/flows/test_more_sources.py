@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from ferryman.flows.project.session import check_project
 from ferryman.yaml_positions import SpecError
 from tests.conftest import Database

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.rollback import rollback
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate, rollback
 from tests.conftest import Database
 from tests.helpers.project import ProjectBuilder, write_legacy
 

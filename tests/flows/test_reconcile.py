@@ -13,7 +13,7 @@ import pytest
 import sqlalchemy as sa
 
 from ferryman.flows.ops.reconcile import reconcile_run
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from ferryman.flows.project.session import open_session
 from tests.conftest import Database
 from tests.flows import harness

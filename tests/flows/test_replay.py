@@ -16,9 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from ferryman.flows.ops.quarantine import export, overview
-from ferryman.flows.ops.replay import plan_replay, replay
-from ferryman.flows.ops.rollback import rollback
-from ferryman.flows.ops.run import migrate, resume
+from ferryman.flows.ops.replay import plan_replay
+from ferryman.flows.prefect_flows import migrate, replay, resume, rollback
 from ferryman.flows.project.session import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness

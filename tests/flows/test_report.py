@@ -15,7 +15,7 @@ from ferryman.flows.dryrun.report import render_html as render_dry_run
 from ferryman.flows.ops.gates import GateResult
 from ferryman.flows.ops.report import RunSummary, TableSummary
 from ferryman.flows.ops.report import render_html as render_run
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
 from tests.flows.gate_project import make_project
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
-from ferryman.flows.ops.run import migrate
+from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
 from tests.helpers.project import ProjectBuilder
 

@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 
 from ferryman.flows.ledger.checkpoint import table_fingerprint
-from ferryman.flows.ops.rollback import RollbackConflict, rollback
-from ferryman.flows.ops.run import migrate, resume
+from ferryman.flows.ops.rollback import RollbackConflict
+from ferryman.flows.prefect_flows import migrate, resume, rollback
 from ferryman.flows.project.session import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
