@@ -21,8 +21,10 @@ object with one `$` key naming its type:
 with nanoseconds comes back as one; Arrow and numpy scalars come back as the Python value
 they stand for). An aware datetime or time keeps its instant and UTC offset; a named zone
 (`ZoneInfo('Europe/Paris')`) comes back as that offset: the zone belongs to the column (an
-Arrow type, a `timestamptz`), which stores the instant. Lists and objects are JSON documents
-and pass through as they are: their contents must be JSON already.
+Arrow type, a `timestamptz`), which stores the instant. (A local time in a DST gap or fold
+keeps its instant too, but Python never calls it `==` to a datetime of another zone.)
+Lists and objects are JSON documents and pass through as they are: their contents must be
+JSON already.
 
 The spellings are those the journal has always written, so journal rows and aggregates
 written before this module existed decode unchanged.
