@@ -6,18 +6,23 @@ valid decoding produces), so the reader can quarantine exactly the records that 
 with their raw bytes, and load the rest.
 
 Also: byte-order marks, streaming the file as lines split on any terminator (CR, LF,
-CRLF, or a custom one such as pgloader's `¶`) in bounded memory, and an optional
-encoding detection (charset-normalizer) that says what it found and how sure it is.
+CRLF, or a custom one such as pgloader's `¶`) in bounded memory, an optional encoding
+detection (charset-normalizer) that says what it found and how sure it is, and the
+`Encoding` option type every file connector's options use.
 """
 
 from __future__ import annotations
 
 import codecs
+import contextlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
-from typing import BinaryIO
+from typing import Annotated, BinaryIO
+
+from pydantic import AfterValidator
 
 ESCAPE = "ferryman.escape"
 """Codec error handler: undecodable byte b -> U+DC00+b; on encode, the reverse."""
@@ -48,6 +53,45 @@ _BOMS = (
     (codecs.BOM_UTF16_LE, "utf-16-le"),
     (codecs.BOM_UTF16_BE, "utf-16-be"),
 )
+
+
+AUTO = "auto"
+"""`encoding: auto`: detect each file's encoding (`detect_encoding`)."""
+
+_EXAMPLES = ("cp1252", "latin-1", "cp850", "cp866", "gb18030", "shift_jis", "utf-16")
+
+
+def ensure_codecs() -> None:
+    """Register the `ebcdic` package's codecs (it does so on import): cp1141, cp1148 and the
+    other national EBCDIC pages the standard library lacks. Without the package only the
+    standard library's exist, and the others are reported as unknown."""
+    with contextlib.suppress(ImportError):
+        import ebcdic  # noqa: F401
+
+
+def check_encoding(
+    name: str, what: str = "encoding", examples: tuple[str, ...] = _EXAMPLES, auto: bool = False
+) -> str:
+    """`name` if Python has a codec of that name (or it is `auto` where detection is
+    offered); else a ValueError saying what would do."""
+    if auto and name == AUTO:
+        return name
+    ensure_codecs()
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        detect = ", or `auto` to detect it" if auto else ""
+        raise ValueError(
+            f"unknown {what} {name!r}; use a Python codec name like {', '.join(examples)}{detect}"
+        ) from None
+    return name
+
+
+Encoding = Annotated[str, AfterValidator(check_encoding)]
+"""An option naming a text encoding: any Python codec (EBCDIC pages included)."""
+
+EncodingOrAuto = Annotated[str, AfterValidator(partial(check_encoding, auto=True))]
+"""An `Encoding`, or `auto` to detect each file's."""
 
 
 def _escape(err: UnicodeError) -> tuple[str | bytes, int]:

@@ -22,11 +22,3 @@ class TerminalError(ConnectorError):
 class ConnectionFailed(TerminalError):
     """The connection could not be opened. The message names the connection, never its
     password."""
-
-
-class UnknownConnectorError(LookupError):
-    """No connector of that kind is registered."""
-
-
-class DuplicateConnectorError(ValueError):
-    """Two connectors claim the same kind."""

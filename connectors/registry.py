@@ -8,7 +8,6 @@ side effects.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -38,12 +37,6 @@ class Registry(Generic[T]):
             )
         self._items[name] = item
         return item
-
-    def decorator(self, name: str) -> Callable[[T], T]:
-        def wrap(item: T) -> T:
-            return self.register(name, item)
-
-        return wrap
 
     def _load_entry_points(self) -> None:
         if self._entry_points_loaded or self.entry_point_group is None:

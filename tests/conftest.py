@@ -18,6 +18,7 @@ import pytest
 import sqlalchemy as sa
 
 from ferryman.flows.project.environment import quiet_environment
+from tests.helpers.project import ProjectBuilder
 
 quiet_environment(os.environ)
 
@@ -195,3 +196,9 @@ def datasets() -> Path:
     if not DATASETS.is_dir():
         _unavailable("../shared/datasets", f"{DATASETS} does not exist")
     return DATASETS
+
+
+@pytest.fixture
+def project_builder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> ProjectBuilder:
+    """Builds a small project in tmp_path: `project_builder(db, {"items": SPEC}, legacy=...)`."""
+    return ProjectBuilder(tmp_path, monkeypatch)

@@ -21,7 +21,7 @@ against other tables). After the load `severity: row` has no meaning (the rows a
 `batch` stops the run, `warn` reports.
 
 Loading checks everything GX would only find at run time, and reports all of it at once
-with file:line:column (`ferryman.validations.checks`). `check_suite_columns` runs at
+with file:line:column (`ferryman.validations.checks`). `suite_column_issues` runs at
 `ferryman check`, once the mapped columns are known.
 """
 
@@ -61,7 +61,6 @@ __all__ = [
     "Problem",
     "SuiteSpec",
     "build_expectation",
-    "check_suite_columns",
     "expectation_problems",
     "load_suite",
     "load_suites",
@@ -289,11 +288,6 @@ def suite_column_issues(suite: SuiteSpec, columns: Iterable[str]) -> list[SpecIs
             base = ("expectations", i)
             issues.append(_issue(positions, display, base, Problem(path, message)))
     return issues
-
-
-def check_suite_columns(suite: SuiteSpec, columns: Iterable[str]) -> list[str]:
-    """`suite_column_issues` as `file:line:column: path: message` lines."""
-    return [str(issue) for issue in suite_column_issues(suite, columns)]
 
 
 def expectation_columns(spec: ExpectationSpec, cls: Any = None) -> list[str]:

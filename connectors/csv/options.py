@@ -6,26 +6,12 @@ holding exports with different dialects behind one connection.
 
 from __future__ import annotations
 
-import codecs
 import fnmatch
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-AUTO = "auto"
-
-
-def check_encoding(v: str) -> str:
-    if v == AUTO:
-        return v
-    try:
-        codecs.lookup(v)
-    except LookupError:
-        raise ValueError(
-            f"unknown encoding {v!r}; use a Python codec name like cp1252, latin-1, cp866,"
-            " gb18030, shift_jis, utf-16, or `auto` to detect it"
-        ) from None
-    return v
+from ferryman.connectors.encoding import EncodingOrAuto
 
 
 def _one_char(v: str | None, what: str) -> str | None:
@@ -39,7 +25,7 @@ class CsvDialect(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    encoding: str = Field(
+    encoding: EncodingOrAuto = Field(
         default="utf-8",
         description="Byte encoding, e.g. cp1252, latin-1, cp866, gb18030, shift_jis, utf-16"
         " (a BOM decides the byte order); `auto` detects it per file. Always say it: legacy"
@@ -89,11 +75,6 @@ class CsvDialect(BaseModel):
         description="Every record ends with a delimiter (`1|a|`): the empty last field is"
         " dropped, header included.",
     )
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, v: str) -> str:
-        return check_encoding(v)
 
     @field_validator("delimiter")
     @classmethod

@@ -22,9 +22,10 @@ from typing import Literal
 
 from ferryman.connectors.base import Batch, Position, Reject
 from ferryman.connectors.csv.arrow import ArrowRead, Layout, after_lines, refusal
-from ferryman.connectors.csv.options import AUTO, CsvDialect, CsvOptions
+from ferryman.connectors.csv.options import CsvDialect, CsvOptions
 from ferryman.connectors.csv.parser import Record, ragged, records
 from ferryman.connectors.encoding import (
+    AUTO,
     Detection,
     concrete_codec,
     decoded_chunks,

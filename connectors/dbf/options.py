@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import codecs
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
+
+from ferryman.connectors.encoding import Encoding
 
 
 class DbfOptions(BaseModel):
@@ -14,7 +15,7 @@ class DbfOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(description="Folder holding the .dbf files (relative to the project).")
-    encoding: str | None = Field(
+    encoding: Encoding | None = Field(
         default=None,
         description="Code page of the text, e.g. cp866, cp850, cp1252. Default: the one the"
         " file's header names (its language driver byte); a file that names none is read as"
@@ -25,16 +26,3 @@ class DbfOptions(BaseModel):
         description="When a table has memo fields but its .dbt/.fpt file is missing: fail"
         " (the memo text is data), or load the memo columns as NULL.",
     )
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, v: str | None) -> str | None:
-        if v is None:
-            return v
-        try:
-            codecs.lookup(v)
-        except LookupError:
-            raise ValueError(
-                f"unknown encoding {v!r}; use a Python codec name like cp850 or cp866"
-            ) from None
-        return v

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from ferryman.connectors.csv.options import check_encoding
+from ferryman.connectors.encoding import EncodingOrAuto
 
 Trim = Literal["both", "left", "right", "none"]
 Sign = Literal["none", "leading", "trailing"]
@@ -62,7 +62,7 @@ class FixedWidthOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(description="Folder holding the files (relative to the project).")
-    encoding: str = Field(
+    encoding: EncodingOrAuto = Field(
         default="utf-8",
         description="Byte encoding (cp1252, latin-1, cp437, ...; `auto` detects it). Column"
         " positions count characters after decoding (bytes, for single-byte code pages).",
@@ -101,11 +101,6 @@ class FixedWidthOptions(BaseModel):
     trim: Trim = Field(default="both", description="Padding blanks to strip from values.")
     skip_lines: int = Field(default=0, ge=0, description="Header lines to skip.")
     skip_blank_lines: bool = Field(default=True, description="Skip empty lines.")
-
-    @field_validator("encoding")
-    @classmethod
-    def _encoding(cls, v: str) -> str:
-        return check_encoding(v)
 
     @model_validator(mode="after")
     def _one_layout(self) -> FixedWidthOptions:

@@ -22,8 +22,8 @@ from pathlib import Path
 from typing import Literal
 
 from ferryman.connectors.base import Batch, Position, Reject
-from ferryman.connectors.csv.options import AUTO
 from ferryman.connectors.encoding import (
+    AUTO,
     concrete_codec,
     decoded_chunks,
     detect_encoding,

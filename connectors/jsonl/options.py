@@ -2,9 +2,23 @@
 
 from __future__ import annotations
 
-import codecs
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+
+from ferryman.connectors.encoding import Encoding
+
+
+def _ascii_framing(v: str) -> str:
+    if "\n{}".encode(v) != b"\n{}":
+        raise ValueError(
+            f"encoding {v!r} does not write newlines and braces as ASCII bytes; re-encode"
+            " the files as UTF-8 (JSON Lines is UTF-8 by definition)"
+        )
+    return v
+
+
+AsciiFramedEncoding = Annotated[Encoding, AfterValidator(_ascii_framing)]
 
 
 class JsonlOptions(BaseModel):
@@ -13,7 +27,7 @@ class JsonlOptions(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     path: str = Field(description="Folder holding the files (relative to the project).")
-    encoding: str = Field(
+    encoding: AsciiFramedEncoding = Field(
         default="utf-8", description="Byte encoding of the files (a leading BOM is skipped)."
     )
     columns: dict[str, str] | None = Field(
@@ -32,17 +46,3 @@ class JsonlOptions(BaseModel):
         ge=1,
         description="Objects nested deeper than this are kept whole, as JSON text.",
     )
-
-    @field_validator("encoding")
-    @classmethod
-    def _known_encoding(cls, v: str) -> str:
-        try:
-            codecs.lookup(v)
-        except LookupError:
-            raise ValueError(f"unknown encoding {v!r}; use a Python codec name") from None
-        if "\n{}".encode(v) != b"\n{}":
-            raise ValueError(
-                f"encoding {v!r} does not write newlines and braces as ASCII bytes; re-encode"
-                " the files as UTF-8 (JSON Lines is UTF-8 by definition)"
-            )
-        return v

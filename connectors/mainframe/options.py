@@ -3,22 +3,33 @@ COBOL copybooks."""
 
 from __future__ import annotations
 
-import codecs
-import contextlib
-from typing import Literal
+from functools import partial
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from ferryman.connectors.encoding import check_encoding
 
 # The standard library has cp037, cp273, cp500 and cp1140; the `ebcdic` package adds
 # cp1141, cp1148 and the other national EBCDIC pages (it registers them on import).
 CODE_PAGES = ("cp037", "cp273", "cp500", "cp1140", "cp1141", "cp1148")
 
 
-def ensure_codecs() -> None:
-    """Register the `ebcdic` package's codecs (it does so on import). Without the package
-    only the standard library's pages exist, and the others are reported as unknown."""
-    with contextlib.suppress(ImportError):
-        import ebcdic  # noqa: F401
+def _single_byte_digits(v: str) -> str:
+    if "0".encode(v) not in (b"\xf0", b"0"):
+        raise ValueError(
+            f"code page {v!r} does not write digits as single bytes (EBCDIC F0-F9 or"
+            " ASCII 30-39); COBOL records need one of those"
+        )
+    return v
+
+
+CodePage = Annotated[
+    str,
+    AfterValidator(partial(check_encoding, what="code page", examples=CODE_PAGES)),
+    AfterValidator(_single_byte_digits),
+]
+"""An EBCDIC code page (or an ASCII-family codec) whose digits are single bytes."""
 
 
 class RedefinesSelector(BaseModel):
@@ -57,7 +68,7 @@ class EbcdicOptions(BaseModel):
         description="fixed: columns 1-6 sequence numbers, column 7 indicator (* comment),"
         " code in columns 8-72. free: code anywhere, comments start with * or *>.",
     )
-    code_page: str = Field(
+    code_page: CodePage = Field(
         default="cp037",
         description="EBCDIC code page of the text items: cp037 (US/Canada), cp273 (Germany,"
         " Austria), cp500 (international), cp1140/cp1141/cp1148 (the same with the euro sign),"
@@ -106,25 +117,6 @@ class EbcdicOptions(BaseModel):
         description="Redefined item (COBOL name) -> how to pick the variant each record holds."
         " Without a selector every variant is decoded.",
     )
-
-    @field_validator("code_page")
-    @classmethod
-    def _single_byte_codec(cls, v: str) -> str:
-        ensure_codecs()
-        try:
-            codecs.lookup(v)
-        except LookupError:
-            raise ValueError(
-                f"unknown code page {v!r}; use one of {', '.join(CODE_PAGES)}"
-                " or another Python codec name (cp1141, cp1148 and other national pages come"
-                " from the `ebcdic` package)"
-            ) from None
-        if "0".encode(v) not in (b"\xf0", b"0"):
-            raise ValueError(
-                f"code page {v!r} does not write digits as single bytes (EBCDIC F0-F9 or"
-                " ASCII 30-39); COBOL records need one of those"
-            )
-        return v
 
     @model_validator(mode="after")
     def _has_copybook(self) -> EbcdicOptions:

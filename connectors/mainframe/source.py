@@ -14,12 +14,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from ferryman.connectors.base import ROW_POSITION, Batch, Position, Reject
+from ferryman.connectors.encoding import ensure_codecs
 from ferryman.connectors.errors import TerminalError
 from ferryman.connectors.folder import FolderSource
 from ferryman.connectors.mainframe.copybook import CopybookError, parse_copybook
 from ferryman.connectors.mainframe.framing import Frame, frames, skip_records
 from ferryman.connectors.mainframe.layout import build_layout
-from ferryman.connectors.mainframe.options import EbcdicOptions, ensure_codecs
+from ferryman.connectors.mainframe.options import EbcdicOptions
 from ferryman.connectors.mainframe.record import Problem, RecordDecoder
 
 _BUFFER = 1 << 20

@@ -17,10 +17,7 @@ database, so collations and type rules are the engine's own on both sides of a b
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
-import math
-import uuid
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +25,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ferryman import codec
 from ferryman.connectors.errors import TerminalError
 
 
@@ -159,35 +157,25 @@ def _min_max_bounds(conn: Connection, table: sa.Table, column: KeyColumn, ranges
 
 # --- resume tokens: key values as JSON ---------------------------------------------------
 
-_TAGS: dict[str, Any] = {
-    "decimal": decimal.Decimal,
-    "datetime": dt.datetime.fromisoformat,
-    "date": dt.date.fromisoformat,
-    "time": dt.time.fromisoformat,
-    "bytes": bytes.fromhex,
-    "uuid": uuid.UUID,
-    "float": float,
+_LEGACY_TAGS = {
+    "decimal": codec.DECIMAL,
+    "datetime": codec.DATETIME,
+    "date": codec.DATE,
+    "time": codec.TIME,
+    "bytes": codec.BYTES,
+    "uuid": codec.UUID,
+    "float": codec.FLOAT,
 }
+"""How positions written before `ferryman.codec` spelt the types (`{"decimal": "1.5"}`): a
+run started then still resumes. A key value is never a JSON document, so these cannot be
+mistaken for one."""
 
 
 def encode_value(value: Any) -> Any:
     """A key value as JSON that `decode_value` turns back into the same Python value."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else {"float": repr(value)}
-    if isinstance(value, decimal.Decimal):
-        return {"decimal": str(value)}
-    if isinstance(value, dt.datetime):
-        return {"datetime": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"date": value.isoformat()}
-    if isinstance(value, dt.time):
-        return {"time": value.isoformat()}
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"bytes": bytes(value).hex()}
-    if isinstance(value, uuid.UUID):
-        return {"uuid": str(value)}
+    if not isinstance(value, dict | list | tuple):  # a JSON document is no key
+        with contextlib.suppress(codec.NotEncodable):
+            return codec.encode(value)
     raise TerminalError(
         f"a key value of type {type(value).__name__} cannot be kept in a resume position;"
         " read this table by another key (`partition.column`) of a plain type"
@@ -196,7 +184,8 @@ def encode_value(value: Any) -> Any:
 
 
 def decode_value(value: Any) -> Any:
-    if isinstance(value, dict):
+    if isinstance(value, dict) and len(value) == 1:
         ((tag, text),) = value.items()
-        return _TAGS[tag](text)
-    return value
+        if tag in _LEGACY_TAGS:
+            return codec.decode({_LEGACY_TAGS[tag]: text})
+    return codec.decode(value)

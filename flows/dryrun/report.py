@@ -4,13 +4,20 @@ artifact, printed by `ferryman plan`."""
 
 from __future__ import annotations
 
-import html
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ferryman.flows.ops.report import RunSummary, TableSummary, publish_markdown, write_files
+from ferryman.flows.ops.html import escape, page, paragraph, section, table
+from ferryman.flows.ops.report import (
+    RunSummary,
+    TableSummary,
+    gates_html,
+    markdown_table,
+    publish_markdown,
+    write_files,
+)
 
 PLANNED = "planned"
 
@@ -195,55 +202,45 @@ def proof_text(summary: DryRunSummary) -> str:
 
 
 def render_html(summary: DryRunSummary) -> str:
-    e = html.escape
-    head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in table_rows(summary)
+    e = escape
+    intro = (
+        f"<p>Project <b>{e(summary.project)}</b> against {e(summary.target)}: the real run would"
+        f" end\n<b>{e(summary.state)}</b>. The dry run took {summary.seconds:.1f}s; a real run"
+        f" would take about\n{summary.load_seconds:.0f}s.</p>"
     )
+    proof = paragraph(proof_text(summary), "ok" if summary.target_unchanged else "error")
     ddl = "".join(f"<pre>{e(s)}</pre>" for s in summary.ddl) or "<p>none</p>"
-    samples = "".join(
-        f"<tr><td>{e(t.table)}</td><td>{e(json.dumps(s['key'], default=str))}</td>"
-        f"<td>{e(c)}</td><td>{e(str(v[0]))}</td><td>{e(str(v[1]))}</td></tr>"
+    samples = (
+        (t.table, json.dumps(s["key"], default=str), c, v[0], v[1])
         for t in summary.tables
         for s in t.samples
         for c, v in s["changes"].items()
     )
-    gates = "".join(
-        f"<tr><td>{e(g['table'])}</td><td>{e(g['gate'])}</td>"
-        f"<td>{'pass' if g['passed'] else 'FAIL'}</td><td>{e(str(g['figure']))}</td>"
-        f"<td>{e(str(g['threshold']))}</td></tr>"
-        for g in summary.gates
+    return page(
+        f"ferryman dry run {summary.run_id}",
+        [
+            intro,
+            paragraph(summary.error, "error"),
+            f"\n{proof}\n",
+            section("Tables", table(_COLUMNS, table_rows(summary))),
+            section("DDL it would run", ddl),
+            section(
+                "Updates (samples)",
+                table(("table", "key", "column", "before", "after"), samples),
+            ),
+            gates_html(summary.gates),
+        ],
     )
-    error = f"<p class=error>{e(summary.error)}</p>" if summary.error else ""
-    proof_class = "error" if not summary.target_unchanged else "ok"
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>ferryman dry run {e(summary.run_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
-.error{{color:#a00}}.ok{{color:#070}}pre{{background:#f6f6f6;padding:6px}}</style></head><body>
-<h1>ferryman dry run {e(summary.run_id)}</h1>
-<p>Project <b>{e(summary.project)}</b> against {e(summary.target)}: the real run would end
-<b>{e(summary.state)}</b>. The dry run took {summary.seconds:.1f}s; a real run would take about
-{summary.load_seconds:.0f}s.</p>{error}
-<p class={proof_class}>{e(proof_text(summary))}</p>
-<h2>Tables</h2><table><tr>{head}</tr>{body}</table>
-<h2>DDL it would run</h2>{ddl}
-<h2>Updates (samples)</h2><table><tr><th>table</th><th>key</th><th>column</th><th>before</th>
-<th>after</th></tr>{samples}</table>
-<h2>Gates</h2><table><tr><th>table</th><th>gate</th><th>result</th><th>figure</th>
-<th>threshold</th></tr>{gates}</table></body></html>
-"""
 
 
 def render_markdown(summary: DryRunSummary) -> str:
     lines = [
         f"# ferryman dry run `{summary.run_id}`: would end {summary.state}",
         "",
-        "| " + " | ".join(_COLUMNS) + " |",
-        "|" + "---|" * len(_COLUMNS),
+        *markdown_table(_COLUMNS, table_rows(summary)),
+        "",
+        proof_text(summary),
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in table_rows(summary)]
-    lines += ["", proof_text(summary)]
     if summary.ddl:
         lines += ["", f"{len(summary.ddl)} DDL statement(s) would run; see the report."]
     if summary.error:

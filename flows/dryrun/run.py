@@ -41,10 +41,6 @@ from ferryman.flows.project.session import Prepared, new_run_id, open_target, pr
 SAMPLES_PER_TABLE = 5
 
 
-class TargetChanged(Exception):
-    """The dry run's before and after states of the target differ."""
-
-
 def plan_run(
     project_dir: Path,
     tables: list[str] | None = None,

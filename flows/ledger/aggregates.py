@@ -1,6 +1,6 @@
 """Column aggregates (count, null count, sum, min, max) of the rows a batch wrote, kept in
 its ledger row, merged over the run and compared by reconciliation with the same figures
-computed on the target's rows. Values are stored with the journal's JSON tags so Decimals
+computed on the target's rows. Values are stored as `ferryman.codec` spells them, so Decimals
 and dates survive the round trip exactly."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ferryman.flows.ledger.journal import decode, encode
+from ferryman.codec import decode, encode
 
 Aggregates = dict[str, dict[str, Any]]
 STATS = ("count", "nulls", "sum", "min", "max")

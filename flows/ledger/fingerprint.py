@@ -25,12 +25,24 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ferryman import codec
 from ferryman.connectors.json_text import canonical_value
 
 MASK64 = (1 << 64) - 1
 
 
+_TYPED = (dt.datetime, dt.date, dt.time, bytes, bytearray, memoryview, uuid.UUID)
+_HASH_PREFIX = {codec.DATETIME: "", codec.DATE: "", codec.TIME: "", codec.UUID: ""}
+_HASH_PREFIX[codec.BYTES] = "b:"
+"""Typed values hash as their codec text; bytes prefixed, so b'ab' and the text '6162' differ.
+A date hashes as its ISO text, like the text an engine without a date type hands back."""
+
+
 def canonical(value: Any) -> Any:
+    """The form `value` is hashed in. Unlike `ferryman.codec.encode` it is meant to lose
+    what an engine does not keep (a Decimal's trailing zeros, a float's integral type).
+    Recorded fingerprints depend on it: changing any spelling here makes every table a run
+    fingerprinted at its start look changed to that run's rollback."""
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
@@ -43,12 +55,11 @@ def canonical(value: Any) -> Any:
         if value.is_integer() and abs(value) < 2**53:
             return int(value)
         return repr(value)
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | bytearray | memoryview):
-        return "b:" + bytes(value).hex()
-    if isinstance(value, uuid.UUID):
-        return str(value)
+    if isinstance(value, _TYPED):
+        encoded = codec.encode(value)
+        if isinstance(encoded, dict):  # else pandas' NaT, a datetime that encodes as null
+            ((tag, text),) = encoded.items()
+            return _HASH_PREFIX[tag] + text
     if isinstance(value, dict | list):
         # JSON a driver parsed (a json column read without ferryman's types, which read it
         # as canonical text): that canonical text, so both hash alike.

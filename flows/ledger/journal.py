@@ -13,8 +13,6 @@ someone else changed since the run, before it changes anything.
 from __future__ import annotations
 
 import base64
-import datetime as dt
-import decimal
 import json
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -25,42 +23,12 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from ferryman.codec import decode, encode
 from ferryman.connectors.base import Target
 from ferryman.flows.ledger.fingerprint import arrow_row_hashes, rows_to_arrow
 from ferryman.flows.ledger.store import Ledger
 
 SNAPSHOT_BATCH = -1
-
-
-def encode(value: Any) -> Any:
-    """JSON with the types a restore needs (SQLite's Date type refuses ISO strings)."""
-    if isinstance(value, decimal.Decimal):
-        return {"$d": str(value)}
-    if isinstance(value, dt.datetime):
-        return {"$ts": value.isoformat()}
-    if isinstance(value, dt.date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, dt.time):
-        return {"$time": value.isoformat()}
-    if isinstance(value, bytes | bytearray | memoryview):
-        return {"$b": bytes(value).hex()}
-    return value
-
-
-def decode(value: Any) -> Any:
-    if isinstance(value, dict) and len(value) == 1:
-        ((tag, text),) = value.items()
-        if tag == "$d":
-            return decimal.Decimal(text)
-        if tag == "$ts":
-            return dt.datetime.fromisoformat(text)
-        if tag == "$date":
-            return dt.date.fromisoformat(text)
-        if tag == "$time":
-            return dt.time.fromisoformat(text)
-        if tag == "$b":
-            return bytes.fromhex(text)
-    return value
 
 
 @dataclass(frozen=True)

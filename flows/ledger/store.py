@@ -421,13 +421,6 @@ class Ledger:
             conn.execute(self.quarantine.insert(), rows[i : i + 500])
         return len(rows)
 
-    def quarantine_of(self, run_id: str, table: str | None = None) -> list[dict[str, Any]]:
-        q = sa.select(self.quarantine).where(self.quarantine.c.run_id == run_id)
-        if table is not None:
-            q = q.where(self.quarantine.c.table_name == table)
-        with self.connect() as conn:
-            return [dict(r._mapping) for r in conn.execute(q.order_by(self.quarantine.c.id))]
-
 
 def _run_record(row: Any) -> RunRecord:
     return RunRecord(

@@ -29,11 +29,12 @@ import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from ferryman.codec import decode
 from ferryman.connectors.arrow_values import typed_array
 from ferryman.flows.ledger.aggregates import Aggregates, column_aggregates, differences, merge
 from ferryman.flows.ledger.checkpoint import ABSENT
 from ferryman.flows.ledger.fingerprint import arrow_row_hashes
-from ferryman.flows.ledger.journal import SNAPSHOT_BATCH, Entry, Journal, _schema, decode
+from ferryman.flows.ledger.journal import SNAPSHOT_BATCH, Entry, Journal, _schema
 from ferryman.flows.ledger.store import LedgerState, RunRecord
 from ferryman.flows.project.session import TargetSession
 
@@ -258,7 +259,7 @@ def _key_columns(e: Entry) -> dict[str, list[Any]]:
 
 def _key_array(values: list[Any], t: pa.DataType) -> pa.Array:
     if not (pa.types.is_integer(t) or pa.types.is_string(t) or pa.types.is_large_string(t)):
-        values = [decode(v) for v in values]  # journal tags: decimals, dates, bytes
+        values = [decode(v) for v in values]  # codec tags: decimals, dates, bytes
     return typed_array(values, t)
 
 

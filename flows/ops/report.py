@@ -4,15 +4,15 @@ reports, published as a Prefect artifact, and printed by the CLI."""
 from __future__ import annotations
 
 import datetime as dt
-import html
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
 from ferryman.flows.batch.load import BatchOutcome
 from ferryman.flows.ops.gates import GateResult
+from ferryman.flows.ops.html import Html, escape, lines, page, paragraph, section, table
 
 
 @dataclass
@@ -180,99 +180,91 @@ def summary_rows(summary: RunSummary) -> list[list[str]]:
 
 
 def render_html(summary: RunSummary) -> str:
-    e = html.escape
-    head = "".join(f"<th>{c}</th>" for c in _COLUMNS)
-    body = "".join(
-        "<tr>" + "".join(f"<td>{e(v)}</td>" for v in row) + "</tr>" for row in summary_rows(summary)
+    e = escape
+    intro = (
+        f"<p>Project <b>{e(summary.project)}</b> into {e(summary.target)}:"
+        f" <b>{e(summary.state)}</b>\nin {summary.seconds:.1f}s"
+        f" (started {e(summary.started_at)}).</p>"
     )
-    rules = "".join(
-        f"<tr><td>{e(t.table)}</td><td>{e(rule)}</td><td>{n}</td>"
-        f"<td>{_examples_html(t.examples.get(rule, []))}</td></tr>"
+    rules = (
+        (t.table, rule, n, _examples_html(t.examples.get(rule, [])))
         for t in summary.tables
         for rule, n in sorted(t.rules.items(), key=lambda x: -x[1])
     )
-    error = f"<p class=error>{e(summary.error)}</p>" if summary.error else ""
-    action = f"<p>{e(summary.gate_action)}</p>" if summary.gate_action else ""
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>ferryman run {e(summary.run_id)}</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}
-td,th{{border:1px solid #ccc;padding:4px 8px;text-align:right}}td:first-child{{text-align:left}}
-.error{{color:#a00}}</style></head><body>
-<h1>ferryman run {e(summary.run_id)}</h1>
-<p>Project <b>{e(summary.project)}</b> into {e(summary.target)}: <b>{e(summary.state)}</b>
-in {summary.seconds:.1f}s (started {e(summary.started_at)}).</p>{error}{action}
-<h2>Tables</h2><table><tr>{head}</tr>{body}</table>
-<h2>Quarantine reasons</h2><table><tr><th>table</th><th>rule</th><th>rows</th>
-<th>examples</th></tr>{rules}</table>
-{_expectations_html(summary)}{_gates_html(summary)}{_reconciliation_html(summary)}</body></html>
-"""
+    return page(
+        f"ferryman run {summary.run_id}",
+        [
+            intro,
+            paragraph(summary.error, "error"),
+            paragraph(summary.gate_action),
+            "\n",
+            section("Tables", table(_COLUMNS, summary_rows(summary))),
+            section("Quarantine reasons", table(("table", "rule", "rows", "examples"), rules)),
+            _expectations_html(summary),
+            gates_html([g.to_json() for g in summary.gates]),
+            _reconciliation_html(summary),
+        ],
+    )
 
 
-def _examples_html(examples: list[dict[str, Any]]) -> str:
-    e = html.escape
-    return "<br>".join(f"{e(str(x['position']))}: {e(str(x['message']))}" for x in examples)
+def _examples_html(examples: list[dict[str, Any]]) -> Html:
+    return lines(f"{x['position']}: {x['message']}" for x in examples)
 
 
-def _expectations_html(summary: RunSummary) -> str:
+def _expectations_html(summary: RunSummary) -> Html:
     """Expectation results that quarantine no row: `warn` ones, and those run on the loaded
     table (row-level failures are in the quarantine reasons above)."""
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{e(t.table)}</td><td>warn</td><td>{e(w)}</td></tr>"
-        for t in summary.tables
-        for w in t.warnings
-    )
-    rows += "".join(
-        f"<tr><td>{e(t.table)}</td><td>after load</td>"
-        f"<td>{e(json.dumps(t.post_load, default=str))}</td></tr>"
+    rows = [(t.table, "warn", w) for t in summary.tables for w in t.warnings]
+    rows += [
+        (t.table, "after load", json.dumps(t.post_load, default=str))
         for t in summary.tables
         if t.post_load
+    ]
+    none = "none: no warning, no expectation on the loaded tables"
+    return section("Expectation results", table(("table", "kind", "result"), rows, none))
+
+
+def gates_html(gates: Sequence[Mapping[str, Any]]) -> Html:
+    """Every gate evaluated (`GateResult.to_json()`), passing or not."""
+    head = ("table", "gate", "result", "figure", "threshold")
+    rows = (
+        (g["table"], g["gate"], "pass" if g["passed"] else "FAIL", g["figure"], g["threshold"])
+        for g in gates
     )
-    if not rows:
-        rows = "<tr><td colspan=3>none: no warning, no expectation on the loaded tables</td></tr>"
-    head = "<tr><th>table</th><th>kind</th><th>result</th></tr>"
-    return f"<h2>Expectation results</h2><table>{head}{rows}</table>\n"
+    return section("Gates", table(head, rows))
 
 
-def _gates_html(summary: RunSummary) -> str:
-    e = html.escape
-    rows = "".join(
-        f"<tr><td>{e(g.table)}</td><td>{e(g.gate)}</td><td>{'pass' if g.passed else 'FAIL'}</td>"
-        f"<td>{e(g.figure)}</td><td>{e(g.threshold)}</td></tr>"
-        for g in summary.gates
-    )
-    head = "<tr><th>table</th><th>gate</th><th>result</th><th>figure</th><th>threshold</th></tr>"
-    return f"<h2>Gates</h2><table>{head}{rows}</table>\n"
-
-
-def _reconciliation_html(summary: RunSummary) -> str:
-    e = html.escape
+def _reconciliation_html(summary: RunSummary) -> Html:
     cols = ("read", "loaded", "quarantined", "filtered", "expected_rows", "target_rows")
-    head = "<tr><th>table</th>" + "".join(f"<th>{c}</th>" for c in cols) + "<th>drift</th></tr>"
-    rows = "".join(
-        f"<tr><td>{e(name)}</td>"
-        + "".join(f"<td>{e(str(r.get(c)))}</td>" for c in cols)
-        + f"<td>{e('; '.join(r.get('drift', [])[:10]) or 'none')}</td></tr>"
+    rows = (
+        (name, *(r.get(c) for c in cols), "; ".join(r.get("drift", [])[:10]) or "none")
         for name, r in summary.reconciliation.items()
     )
-    return f"<h2>Reconciliation</h2><table>{head}{rows}</table>\n"
+    return section("Reconciliation", table(("table", *cols, "drift"), rows))
+
+
+def markdown_table(columns: Sequence[str], rows: Iterable[Sequence[str]]) -> list[str]:
+    """The lines of a Markdown table (for Prefect artifacts)."""
+    return [
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(r) + " |" for r in rows),
+    ]
 
 
 def render_markdown(summary: RunSummary) -> str:
-    lines = [
+    out = [
         f"# ferryman run `{summary.run_id}`: {summary.state}",
         "",
-        "| " + " | ".join(_COLUMNS) + " |",
-        "|" + "---|" * len(_COLUMNS),
+        *markdown_table(_COLUMNS, summary_rows(summary)),
     ]
-    lines += ["| " + " | ".join(r) + " |" for r in summary_rows(summary)]
     if summary.error:
-        lines += ["", f"**Error:** {summary.error}"]
+        out += ["", f"**Error:** {summary.error}"]
     failed = [g.message for g in summary.gates if not g.passed]
-    lines += [f"- gate failed: {m}" for m in failed]
+    out += [f"- gate failed: {m}" for m in failed]
     if summary.gate_action:
-        lines += ["", summary.gate_action]
-    return "\n".join(lines) + "\n"
+        out += ["", summary.gate_action]
+    return "\n".join(out) + "\n"
 
 
 def publish_artifact(summary: RunSummary) -> None:

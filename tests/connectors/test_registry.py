@@ -1,8 +1,15 @@
 from __future__ import annotations
 
-import pytest
+import subprocess
+import sys
 
-from ferryman.connectors.kinds import CONNECTORS, ConnectorKind, make_registry
+import pytest
+from pydantic import BaseModel
+
+from ferryman.connectors.base import Source, Target
+from ferryman.connectors.csv.options import CsvOptions
+from ferryman.connectors.csv.source import CsvSource
+from ferryman.connectors.kinds import BUILTINS, CONNECTORS, ConnectorKind, make_registry, resolve
 from ferryman.connectors.registry import Registry, RegistryError
 from ferryman.secrets import mask_text, mask_url
 from ferryman.suggest import did_you_mean
@@ -49,6 +56,35 @@ def test_entry_points_are_loaded_after_builtins(monkeypatch: pytest.MonkeyPatch)
     )
     reg = make_registry()
     assert reg.get("fake").name == "csv"
+
+
+@pytest.mark.parametrize("name", sorted(BUILTINS))
+def test_every_builtin_names_classes_that_exist(name: str) -> None:
+    kind = CONNECTORS.get(name)
+    assert issubclass(kind.options_model(), BaseModel)
+    assert kind.source is not None
+    assert issubclass(resolve(kind.source), Source)
+    assert kind.target is None or issubclass(resolve(kind.target), Target)
+    assert kind.description
+
+
+def test_importing_the_connectors_loads_no_connector_module() -> None:
+    """Kinds name their classes; nothing (no driver) is imported until one is built."""
+    code = (
+        "import sys, ferryman.connectors as c; c.CONNECTORS.names();"
+        " print(sorted(m for m in sys.modules if m.startswith('ferryman.connectors.')"
+        " and m.count('.') > 2))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
+
+
+def test_a_plugin_kind_may_give_functions_instead_of_names() -> None:
+    kind = ConnectorKind("mine", lambda: CsvOptions, lambda: CsvSource)
+    assert kind.options_model() is CsvOptions
+    assert isinstance(kind.build_source("files", {"path": "."}), CsvSource)
+    with pytest.raises(ValueError, match="kind 'mine' cannot be written to"):
+        kind.build_target("out", {"path": "."})
 
 
 def test_did_you_mean_is_empty_for_nothing_close() -> None:

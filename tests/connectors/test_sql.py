@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
+import uuid
 
 import pyarrow as pa
 import pytest
@@ -14,6 +15,7 @@ from pydantic import SecretStr
 from ferryman.connectors.base import ROW_POSITION, Batch, ColumnSchema, Position, TableSchema
 from ferryman.connectors.errors import ConnectionFailed, TerminalError
 from ferryman.connectors.sql.options import SqlOptions
+from ferryman.connectors.sql.ranges import decode_value, encode_value
 from ferryman.connectors.sql.source import SqlSource
 from ferryman.connectors.sql.target import SqlTarget
 from tests.conftest import Database
@@ -419,6 +421,61 @@ def test_sqlite_text_key_holding_null_is_resumed_without_loss(sqlite_db: Databas
         rest = list(src.read_batches("T", 1, after=_via_ledger(batches[0].end)))
         assert _ids(rest, "v") == [1, 2, 3]
         src.close()
+
+
+def _in_legacy_spelling(position: Position) -> Position:
+    """`position` as the SQL source spelt its key values before `ferryman.codec`."""
+    names = {"$d": "decimal", "$ts": "datetime", "$date": "date", "$b": "bytes"}
+
+    def old(value: object) -> object:
+        if isinstance(value, dict):
+            ((tag, text),) = value.items()
+            return {names[tag]: text}
+        return value
+
+    value = dict(position.value)
+    value["last"] = [old(v) for v in value["last"]]
+    value["bounds"] = [old(v) for v in value["bounds"]]
+    return _via_ledger(Position(position.rows, value))
+
+
+def test_a_position_written_before_the_codec_still_resumes(sqlite_db: Database) -> None:
+    """A run started by an earlier ferryman resumes: its positions spelt a Decimal
+    `{"decimal": ...}` where they now write `{"$d": ...}`."""
+    with sqlite_db.engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "CREATE TABLE T (d DATE NOT NULL, n NUMERIC(6,2) NOT NULL, b BLOB NOT NULL,"
+                " v INTEGER, PRIMARY KEY (d, n, b))"
+            )
+        )
+        conn.execute(
+            sa.text("INSERT INTO T VALUES (:d, :n, :b, :v)"),
+            [
+                {"d": dt.date(2024, 1, 1 + i % 3), "n": f"{i}.50", "b": bytes([i]), "v": i}
+                for i in range(12)
+            ],
+        )
+    src = _partitioned(sqlite_db.url, ranges=3)
+    batches = list(src.read_batches("T", 4))
+    assert batches[0].end.value["last"] == [{"$date": "2024-01-01"}, {"$d": "9.50"}, {"$b": "09"}]
+    assert len(batches) == 3
+    for n, b in enumerate(batches):
+        rest = list(src.read_batches("T", 4, after=_in_legacy_spelling(b.end)))
+        assert _ids(rest, "v") == _ids(batches[n + 1 :], "v")
+    src.close()
+
+
+def test_a_key_value_with_no_plain_spelling_cannot_be_a_position() -> None:
+    for value in ({"a": 1}, [1], object()):
+        with pytest.raises(TerminalError, match="cannot be kept in a resume position"):
+            encode_value(value)
+    legacy = {"uuid": "c0ffee00-0000-4000-8000-0000000000cc", "float": "-inf", "time": "01:02"}
+    assert [decode_value({k: v}) for k, v in legacy.items()] == [
+        uuid.UUID(legacy["uuid"]),
+        float("-inf"),
+        dt.time(1, 2),
+    ]
 
 
 def test_unique_not_null_column_partitions_a_table_without_primary_key(any_db: Database) -> None:

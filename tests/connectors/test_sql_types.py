@@ -15,12 +15,12 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
+from ferryman.codec import decode, encode
 from ferryman.connectors.base import ROW_POSITION, ColumnSchema, TableSchema
 from ferryman.connectors.sql.options import SqlOptions
 from ferryman.connectors.sql.target import SqlTarget
 from ferryman.connectors.sql.types import JsonText, UuidText, same_kind, sql_type
 from ferryman.flows.ledger.fingerprint import arrow_row_hashes, row_hash, rows_to_arrow
-from ferryman.flows.ledger.journal import decode, encode
 from ferryman.mappings.compile import ROW_INDEX, compile_spec
 from ferryman.mappings.model import MappingSpec
 from tests.conftest import Database

@@ -3,12 +3,12 @@ of which (id 8) does not cast and is quarantined: a quarantined share of 12.5%."
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from tests.conftest import Database
+from tests.helpers.project import ProjectBuilder
 
 SPEC = """
 target: items
@@ -44,24 +44,14 @@ def make_project(
     mode: str = "insert",
     rows: list[tuple[int, str, str]] | None = None,
 ) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("DROP TABLE IF EXISTS SRC")
-        conn.execute("CREATE TABLE SRC (ID INTEGER, NAME TEXT, AMT TEXT)")
-        conn.executemany("INSERT INTO SRC VALUES (?, ?, ?)", SOURCE if rows is None else rows)
-    (project / "ferryman.yaml").write_text(
-        "name: gates\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{legacy}\n  target:\n    kind: sql\n    url: ${{T_URL}}\n"
-        f"defaults:\n  batch_size: 3\n{project_gates}"
-    )
     if suite is not None:
-        (project / "validations" / "suites").mkdir(parents=True)
-        (project / "validations" / "suites" / "items.yaml").write_text(suite)
         spec_extra += "\nsuites: [items]"
-    (project / "mappings" / "specs" / "items.yaml").write_text(
-        SPEC.format(extra=spec_extra, mode=mode)
+    return ProjectBuilder(tmp_path, monkeypatch)(
+        db,
+        {"items": SPEC.format(extra=spec_extra, mode=mode)},
+        legacy={"SRC": ("ID INTEGER, NAME TEXT, AMT TEXT", SOURCE if rows is None else rows)},
+        suites=None if suite is None else {"items": suite},
+        name="gates",
+        batch_size=3,
+        settings=project_gates,
     )
-    monkeypatch.setenv("T_URL", db.url)
-    return project

@@ -1,16 +1,8 @@
-"""Running `ferryman` in child processes that can be killed, and comparing targets.
-
-Children talk to the test session's Prefect API (PREFECT_API_URL), so each one skips the
-seconds a temporary server takes to start.
-"""
+"""Comparing targets: what a table holds (as a multiset of canonical rows), what a run
+quarantined, which run was last. Running `ferryman` itself: `tests.helpers.cli`."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
-import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -21,61 +13,6 @@ from ferryman.flows.ledger.fingerprint import canonical
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO_TABLES = ("customers", "orders", "products", "order_lines")
-
-
-def child_env(
-    legacy_dir: Path, target_url: str, api_url: str | None, fault: str | None = None
-) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "DEMO_LEGACY_URL": f"sqlite:///{legacy_dir / 'crm.db'}",
-        "DEMO_EXPORTS": str(legacy_dir / "exports"),
-        "DEMO_TARGET_URL": target_url,
-    }
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    env.pop("FERRYMAN_FAULT", None)
-    if fault:
-        env["FERRYMAN_FAULT"] = fault
-    return env
-
-
-def ferryman(
-    args: list[str], env: dict[str, str], cwd: Path, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ferryman.flows.cli", *args],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-
-
-def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "ferryman.flows.cli", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-
-
-def kill_after(proc: subprocess.Popen[str], seconds: float) -> bool:
-    """SIGKILL `proc` after `seconds` unless it ended first; True if it was killed."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            proc.communicate()
-            return False
-        time.sleep(0.02)
-    proc.send_signal(signal.SIGKILL)
-    proc.communicate()
-    return True
 
 
 def table_rows(engine: sa.Engine, table: str) -> Counter[tuple[Any, ...]] | None:

@@ -4,13 +4,14 @@ legacy code) and `accounts`, which resolves its region through a lookup of the t
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from tests.conftest import Database
+from tests.helpers import project as helpers
+from tests.helpers.project import ProjectBuilder
 
 REGIONS = """
 target: regions
@@ -47,16 +48,14 @@ ACCOUNT_ROWS = [(1, "N", "A"), (2, "S", "B"), (3, "X", "A"), (4, "E", "Z"), (5, 
 
 
 def write_legacy(path: Path, regions: list[tuple[Any, ...]]) -> None:
-    with sqlite3.connect(path) as conn:
-        conn.execute("DROP TABLE IF EXISTS REG")
-        conn.execute("CREATE TABLE REG (CODE TEXT, NAME TEXT)")
-        conn.executemany("INSERT INTO REG VALUES (?, ?)", regions)
-        conn.execute("DROP TABLE IF EXISTS ACC")
-        conn.execute("CREATE TABLE ACC (ID INTEGER PRIMARY KEY, REG TEXT, SEG TEXT)")
-        conn.executemany("INSERT INTO ACC VALUES (?, ?, ?)", ACCOUNT_ROWS)
-        conn.execute("DROP TABLE IF EXISTS SEGMENTS")
-        conn.execute("CREATE TABLE SEGMENTS (SEGCODE TEXT, LABEL TEXT)")
-        conn.executemany("INSERT INTO SEGMENTS VALUES (?, ?)", [("A", "Retail"), ("B", "Business")])
+    helpers.write_legacy(
+        path,
+        {
+            "REG": ("CODE TEXT, NAME TEXT", regions),
+            "ACC": ("ID INTEGER PRIMARY KEY, REG TEXT, SEG TEXT", ACCOUNT_ROWS),
+            "SEGMENTS": ("SEGCODE TEXT, LABEL TEXT", [("A", "Retail"), ("B", "Business")]),
+        },
+    )
 
 
 def make_project(
@@ -66,17 +65,13 @@ def make_project(
     specs: dict[str, str],
     batch_size: int = 2,
 ) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True, exist_ok=True)
-    legacy = tmp_path / "legacy.db"
-    write_legacy(legacy, REGION_ROWS)
-    (project / "ferryman.yaml").write_text(
-        "name: lookups\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{legacy}\n  exports:\n    kind: csv\n    path: .\n"
-        "  target:\n    kind: sql\n    url: ${T_URL}\n"
-        f"target: target\ndefaults:\n  batch_size: {batch_size}\n"
+    build = ProjectBuilder(tmp_path, monkeypatch)
+    project = build(
+        db,
+        specs,
+        name="lookups",
+        batch_size=batch_size,
+        connections={"exports": "{kind: csv, path: .}"},
     )
-    for name, text in specs.items():
-        (project / "mappings" / "specs" / f"{name}.yaml").write_text(text)
-    monkeypatch.setenv("T_URL", db.url)
+    write_legacy(build.legacy, REGION_ROWS)
     return project

@@ -21,7 +21,6 @@ SQLite file, and ferryman, keep the space. Plain '...' literals keep what the sc
 from __future__ import annotations
 
 import json
-import os
 import re
 import shutil
 import sqlite3
@@ -35,6 +34,7 @@ import sqlalchemy as sa
 from ferryman.mappings.loader import load_specs
 from tests.conftest import Database, fresh_db
 from tests.flows import harness
+from tests.helpers import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -161,7 +161,7 @@ def _source_facts(sqlite_file: Path) -> tuple[dict[str, int], list[str]]:
 def _run(project: Path, sqlite_file: Path, target: Database, api_url: str) -> dict[str, Any]:
     """`ferryman run --json` on `project` in a child process; its summary."""
     env = _env(sqlite_file, target, api_url)
-    res = harness.ferryman(["run", "--project", str(project), "--json"], env, project)
+    res = cli.ferryman(["run", "--project", str(project), "--json"], project, env)
     summary: dict[str, Any] = json.loads(res.stdout) if res.stdout.startswith("{") else {}
     assert res.returncode == 0, (
         f"exit {res.returncode}: {summary.get('error')} {summary.get('failed_gates')}\n"
@@ -172,14 +172,9 @@ def _run(project: Path, sqlite_file: Path, target: Database, api_url: str) -> di
 
 
 def _env(sqlite_file: Path, target: Database, api_url: str) -> dict[str, str]:
-    env = {
-        **os.environ,
-        "CHINOOK_URL": f"sqlite:///{sqlite_file}",
-        "CHINOOK_TARGET_URL": target.url,
-        "PREFECT_API_URL": api_url,
-    }
-    env.pop("FERRYMAN_FAULT", None)
-    return env
+    return cli.child_env(
+        api_url, CHINOOK_URL=f"sqlite:///{sqlite_file}", CHINOOK_TARGET_URL=target.url
+    )
 
 
 def _assert_every_row_loaded(
@@ -254,9 +249,7 @@ def test_chinook_loads_as_its_own_postgres_script_does(
 
     # ferryman's own reconciliation (ledger and journal against the target) agrees.
     env = _env(sqlite_file, postgres_db, prefect_harness)
-    res = harness.ferryman(
-        ["reconcile", summary["run_id"], "--project", str(project)], env, project
-    )
+    res = cli.ferryman(["reconcile", summary["run_id"], "--project", str(project)], project, env)
     assert res.returncode == 0, res.stdout + res.stderr
     ok = [
         line.split(":")[0].split()[-1] for line in res.stdout.splitlines() if line.startswith("ok")

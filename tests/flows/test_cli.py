@@ -4,43 +4,25 @@ stderr, positioned errors, no secrets."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from tests.conftest import Database
-
-
-def ferryman(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ferryman.flows.cli", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
+from tests.helpers import cli
 
 
 def _env(legacy: tuple[Path, dict[str, Any]], target_url: str) -> dict[str, str]:
-    legacy_dir, _ = legacy
-    return {
-        "DEMO_LEGACY_URL": f"sqlite:///{legacy_dir / 'crm.db'}",
-        "DEMO_EXPORTS": str(legacy_dir / "exports"),
-        "DEMO_TARGET_URL": target_url,
-    }
+    """No Prefect API given: each command starts (and must stop) its own temporary server."""
+    return cli.demo_env(legacy[0], target_url)
 
 
 def test_check_accepts_the_demo_project(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
 ) -> None:
-    res = ferryman(
-        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    res = cli.ferryman(
+        ["check", "--project", str(demo_project)], demo_project, _env(legacy, sqlite_db.url)
     )
     assert res.returncode == 0, res.stderr
     assert "load order: customers -> orders -> products -> order_lines" in res.stdout
@@ -56,8 +38,8 @@ def test_check_reports_every_bad_spec_problem_with_positions(
     text = text.replace("    from: CNTRY", "    from: CNTRYY")
     text = text.replace("    type: decimal(12,2)", "    type: decimal(12;2)")
     spec.write_text(text)
-    res = ferryman(
-        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    res = cli.ferryman(
+        ["check", "--project", str(demo_project)], demo_project, _env(legacy, sqlite_db.url)
     )
     assert res.returncode == 2, res.stdout + res.stderr
     err = res.stderr
@@ -81,8 +63,8 @@ def test_check_reports_a_default_that_does_not_fit_its_type(
     spec.write_text(
         spec.read_text().replace("    from: CNTRY", "    from: CNTRY\n    default: TOO-LONG")
     )
-    res = ferryman(
-        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    res = cli.ferryman(
+        ["check", "--project", str(demo_project)], demo_project, _env(legacy, sqlite_db.url)
     )
     assert res.returncode == 2
     assert re.search(
@@ -97,8 +79,8 @@ def test_check_names_a_missing_source_column(
 ) -> None:
     spec = demo_project / "mappings" / "specs" / "orders.yaml"
     spec.write_text(spec.read_text().replace("from: ORDDT", "from: ORDDTE"))
-    res = ferryman(
-        ["check", "--project", str(demo_project)], _env(legacy, sqlite_db.url), demo_project
+    res = cli.ferryman(
+        ["check", "--project", str(demo_project)], demo_project, _env(legacy, sqlite_db.url)
     )
     assert res.returncode == 2
     assert "orders.yaml:" in res.stderr
@@ -109,7 +91,7 @@ def test_run_against_unreachable_database_is_one_line_without_password(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]]
 ) -> None:
     url = "postgresql://ferry:S3cretPw@127.0.0.1:1/nowhere"
-    res = ferryman(["run", "--project", str(demo_project)], _env(legacy, url), demo_project)
+    res = cli.ferryman(["run", "--project", str(demo_project)], demo_project, _env(legacy, url))
     assert res.returncode == 1, res.stderr
     assert "S3cretPw" not in res.stderr + res.stdout
     assert "connection 'target'" in res.stderr
@@ -120,8 +102,8 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
 ) -> None:
     env = _env(legacy, sqlite_db.url)
-    res = ferryman(
-        ["run", "--project", str(demo_project), "--json", "--batch-size", "700"], env, demo_project
+    res = cli.ferryman(
+        ["run", "--project", str(demo_project), "--json", "--batch-size", "700"], demo_project, env
     )
     assert res.returncode == 0, res.stderr[-3000:]
     doc = json.loads(res.stdout)  # the whole of stdout is one JSON document
@@ -132,15 +114,15 @@ def test_run_json_prints_only_the_document_on_stdout_and_status_reads_it_back(
         assert {"read", "loaded", "quarantined", "filtered", "batches"} <= set(t)
     assert doc["tables"]["order_lines"]["batches"] > 1
     assert Path(doc["report"]).is_file()
-    status = ferryman(
-        ["status", doc["run_id"], "--project", str(demo_project), "--json"], env, demo_project
+    status = cli.ferryman(
+        ["status", doc["run_id"], "--project", str(demo_project), "--json"], demo_project, env
     )
     assert status.returncode == 0, status.stderr
     assert (
         json.loads(status.stdout)["tables"]["customers"]["loaded"]
         == doc["tables"]["customers"]["loaded"]
     )
-    listing = ferryman(["status", "--project", str(demo_project)], env, demo_project)
+    listing = cli.ferryman(["status", "--project", str(demo_project)], demo_project, env)
     assert doc["run_id"] in listing.stdout
 
 
@@ -156,10 +138,10 @@ def _assert_server_stopped(stderr: str) -> None:
 def test_status_of_unknown_run_is_a_usage_error(
     demo_project: Path, legacy: tuple[Path, dict[str, Any]], sqlite_db: Database
 ) -> None:
-    res = ferryman(
+    res = cli.ferryman(
         ["status", "nope", "--project", str(demo_project)],
-        _env(legacy, sqlite_db.url),
         demo_project,
+        _env(legacy, sqlite_db.url),
     )
     assert res.returncode == 2
     assert "no run 'nope'" in res.stderr

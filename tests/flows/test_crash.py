@@ -16,6 +16,7 @@ from ferryman.flows.ops.status import runs_overview
 from tests.conftest import Database, fresh_db
 from tests.flows import harness
 from tests.flows.conftest import copy_demo_project
+from tests.helpers import cli
 
 pytestmark = pytest.mark.crash
 
@@ -34,8 +35,8 @@ def _reference(
     """The target after an uninterrupted run (computed once per engine per session)."""
     if backend not in _REFERENCE:
         with fresh_db(backend, request, tmp_path) as db:
-            env = harness.child_env(legacy_dir, db.url, api_url)
-            res = harness.ferryman(["run", "--project", str(project), *BATCH], env, project)
+            env = cli.demo_env(legacy_dir, db.url, api_url)
+            res = cli.ferryman(["run", "--project", str(project), *BATCH], project, env)
             assert res.returncode == 0, res.stderr[-2000:]
             run_id = harness.only_run_id(db.engine)
             _REFERENCE[backend] = (
@@ -77,20 +78,20 @@ def test_killed_run_resumes_to_exactly_the_reference(
     legacy_dir, _ = small_legacy
     project = copy_demo_project(tmp_path / "project")
     reference = _reference(any_db.backend, legacy_dir, prefect_harness, project, request, tmp_path)
-    env = harness.child_env(legacy_dir, any_db.url, prefect_harness, fault=fault)
-    crashed = harness.ferryman(["run", "--project", str(project), *BATCH], env, project)
+    env = cli.demo_env(legacy_dir, any_db.url, prefect_harness, fault=fault)
+    crashed = cli.ferryman(["run", "--project", str(project), *BATCH], project, env)
     assert crashed.returncode == -9, crashed.stderr[-2000:]  # killed, not failed
     run_id = harness.only_run_id(any_db.engine)
-    for name, value in harness.child_env(legacy_dir, any_db.url, None).items():
+    for name, value in cli.demo_env(legacy_dir, any_db.url, None).items():
         if name.startswith("DEMO_"):
             monkeypatch.setenv(name, value)
     (overview,) = runs_overview(project)["runs"]  # what `ferryman status` shows
     assert overview["run_id"] == run_id
     assert overview["state"] == "running (process gone: resume or roll back)"
-    resumed = harness.ferryman(
+    resumed = cli.ferryman(
         ["resume", run_id, "--project", str(project), "--json"],
-        harness.child_env(legacy_dir, any_db.url, prefect_harness),
         project,
+        cli.demo_env(legacy_dir, any_db.url, prefect_harness),
     )
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert "took over the lock" in resumed.stderr
@@ -105,19 +106,15 @@ def test_killed_rollback_resumes_and_restores_the_start_state(
 ) -> None:
     legacy_dir, _ = small_legacy
     project = copy_demo_project(tmp_path / "project")
-    env = harness.child_env(legacy_dir, any_db.url, prefect_harness)
-    assert (
-        harness.ferryman(["run", "--project", str(project), *BATCH], env, project).returncode == 0
-    )
+    env = cli.demo_env(legacy_dir, any_db.url, prefect_harness)
+    assert cli.ferryman(["run", "--project", str(project), *BATCH], project, env).returncode == 0
     run_id = harness.only_run_id(any_db.engine)
-    crash_env = harness.child_env(
+    crash_env = cli.demo_env(
         legacy_dir, any_db.url, prefect_harness, fault="rollback_before_commit:orders:1"
     )
-    crashed = harness.ferryman(["rollback", run_id, "--project", str(project)], crash_env, project)
+    crashed = cli.ferryman(["rollback", run_id, "--project", str(project)], project, crash_env)
     assert crashed.returncode == -9, crashed.stderr[-2000:]
-    again = harness.ferryman(
-        ["rollback", run_id, "--project", str(project), "--json"], env, project
-    )
+    again = cli.ferryman(["rollback", run_id, "--project", str(project), "--json"], project, env)
     assert again.returncode == 0, again.stderr[-3000:]
     assert '"verified": true' in again.stdout
     # the run created the tables: rolled back, they are gone again, as before the run
@@ -143,20 +140,18 @@ def test_random_kill_point(
     backend = ("sqlite", "postgres", "mariadb")[crash_point % 3]
     reference = _reference(backend, legacy_dir, prefect_harness, project, request, tmp_path)
     with fresh_db(backend, request, tmp_path) as db:
-        env = harness.child_env(legacy_dir, db.url, prefect_harness)
-        proc = harness.start(["run", "--project", str(project), *BATCH], env, project)
-        harness.kill_after(proc, rng.uniform(2.0, 9.0))
+        env = cli.demo_env(legacy_dir, db.url, prefect_harness)
+        proc = cli.start(["run", "--project", str(project), *BATCH], project, env)
+        cli.kill_after(proc, rng.uniform(2.0, 9.0))
         for _ in range(3):  # resume, killed again now and then
             if not _has_run(db):
-                res = harness.ferryman(["run", "--project", str(project), *BATCH], env, project)
+                res = cli.ferryman(["run", "--project", str(project), *BATCH], project, env)
                 assert res.returncode == 0, res.stderr[-2000:]
                 break
-            proc = harness.start(
-                ["resume", harness.only_run_id(db.engine), "--project", str(project)],
-                env,
-                project,
+            proc = cli.start(
+                ["resume", harness.only_run_id(db.engine), "--project", str(project)], project, env
             )
-            if not harness.kill_after(proc, rng.uniform(1.0, 12.0)):
+            if not cli.kill_after(proc, rng.uniform(1.0, 12.0)):
                 break
         _finish(db, env, project)
         _assert_same_as_reference(db, reference)
@@ -173,7 +168,7 @@ def _finish(db: Database, env: dict[str, str], project: Path) -> None:
     with db.engine.connect() as conn:
         state = conn.execute(sa.text("SELECT state FROM ferryman_runs")).scalar()
     if state != "succeeded":
-        res = harness.ferryman(
-            ["resume", harness.only_run_id(db.engine), "--project", str(project)], env, project
+        res = cli.ferryman(
+            ["resume", harness.only_run_id(db.engine), "--project", str(project)], project, env
         )
         assert res.returncode == 0, res.stderr[-2000:]

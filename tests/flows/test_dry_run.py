@@ -9,7 +9,6 @@ independently of the fingerprints the dry run itself uses."""
 from __future__ import annotations
 
 import json
-import os
 import sqlite3
 from collections import Counter
 from pathlib import Path
@@ -24,6 +23,7 @@ from ferryman.flows.prefect_flows import dry_run, migrate
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import SOURCE, make_project
+from tests.helpers import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -140,14 +140,14 @@ def test_demo_dry_run_matches_the_real_run(
 
     legacy_dir, _ = small_legacy
     project = copy_demo_project(tmp_path / "demo")
-    env = harness.child_env(legacy_dir, any_db.url, prefect_harness)
+    env = cli.demo_env(legacy_dir, any_db.url, prefect_harness)
     before = _snapshot(any_db)
-    planned = harness.ferryman(["plan", "--json"], env, project)
+    planned = cli.ferryman(["plan", "--json"], project, env)
     assert planned.returncode == 0, planned.stderr[-3000:]
     plan = json.loads(planned.stdout)
     assert plan["target_unchanged"] is True
     assert _snapshot(any_db) == before
-    ran = harness.ferryman(["run", "--json"], env, project)
+    ran = cli.ferryman(["run", "--json"], project, env)
     assert ran.returncode == 0, ran.stderr[-3000:]
     _assert_same_as_real(plan, json.loads(ran.stdout))
 
@@ -159,13 +159,10 @@ def test_a_killed_dry_run_leaves_the_target_unchanged_and_status_says_so(
     migrate(str(project))
     _rewrite_source(tmp_path, [(i, n.upper(), a) for i, n, a in SOURCE])
     before = _snapshot(any_db)
-    env = {**os.environ, "PREFECT_API_URL": prefect_harness}
     # Batch 2 holds row 8, quarantined: the quarantine counter moves before the kill.
-    env["FERRYMAN_FAULT"] = "after_commit:items:2"
-    killed = harness.ferryman(["plan"], env, project)
+    killed = cli.ferryman(["plan"], project, cli.child_env(prefect_harness, "after_commit:items:2"))
     assert killed.returncode == -9, killed.stderr[-3000:]
-    env.pop("FERRYMAN_FAULT")
-    status = harness.ferryman(["status", "--json"], env, project)
+    status = cli.ferryman(["status", "--json"], project, cli.child_env(prefect_harness))
     assert status.returncode == 0, status.stderr[-3000:]
     (entry,) = json.loads(status.stdout)["dry_runs"]
     assert entry["state"] == "interrupted"
@@ -178,8 +175,9 @@ def test_plan_command_no_history_and_a_failing_gate(
 ) -> None:
     gates = "gates:\n  max_quarantined_share: 0.05\n"
     project = make_project(tmp_path, sqlite_db, monkeypatch, project_gates=gates)
-    env = {**os.environ, "PREFECT_API_URL": prefect_harness}
-    planned = harness.ferryman(["run", "--dry-run", "--no-history"], env, project)
+    planned = cli.ferryman(
+        ["run", "--dry-run", "--no-history"], project, cli.child_env(prefect_harness)
+    )
     assert planned.returncode == 3, planned.stderr[-3000:]
     assert "gate would fail" in planned.stdout
     assert "max_quarantined_share" in planned.stdout

@@ -6,7 +6,6 @@ error at check."""
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -16,6 +15,8 @@ from ferryman.flows.project.session import check_project
 from ferryman.yaml_positions import SpecError
 from tests.conftest import Database
 from tests.flows import harness
+from tests.helpers import cli
+from tests.helpers.project import ProjectBuilder
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -38,33 +39,23 @@ more_sources:
 """
 
 
-def _project(tmp_path: Path, db: Database, spec: str = SPEC) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("CREATE TABLE OLD_CRM (ID INTEGER PRIMARY KEY, NAME TEXT)")
-        conn.executemany(
-            "INSERT INTO OLD_CRM VALUES (?, ?)", [(i, f" crm {i} ") for i in range(1, 8)]
-        )
-        conn.execute(
-            "CREATE TABLE WEB_USERS (UID INTEGER PRIMARY KEY, FULLNAME TEXT, ACTIVE INTEGER)"
-        )
-        conn.executemany(
-            "INSERT INTO WEB_USERS VALUES (?, ?, ?)",
-            [(i, f"web {i}", 0 if i == 4 else 1) for i in range(1, 9)],
-        )
-    (project / "ferryman.yaml").write_text(
-        "name: streams\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{legacy}\n  target:\n    kind: sql\n    url: {db.url}\n"
-        "defaults:\n  batch_size: 3\n"
-    )
-    (project / "mappings" / "specs" / "people.yaml").write_text(spec)
-    return project
+LEGACY = {
+    "OLD_CRM": ("ID INTEGER PRIMARY KEY, NAME TEXT", [(i, f" crm {i} ") for i in range(1, 8)]),
+    "WEB_USERS": (
+        "UID INTEGER PRIMARY KEY, FULLNAME TEXT, ACTIVE INTEGER",
+        [(i, f"web {i}", 0 if i == 4 else 1) for i in range(1, 9)],
+    ),
+}
 
 
-def test_every_stream_loads_into_the_one_table(any_db: Database, tmp_path: Path) -> None:
-    summary = migrate(str(_project(tmp_path, any_db)))
+def _project(build: ProjectBuilder, db: Database, spec: str = SPEC) -> Path:
+    return build(db, {"people": spec}, legacy=LEGACY, name="streams", batch_size=3)
+
+
+def test_every_stream_loads_into_the_one_table(
+    any_db: Database, project_builder: ProjectBuilder
+) -> None:
+    summary = migrate(str(_project(project_builder, any_db)))
     t = summary["tables"]["people"]
     # 7 CRM rows (3 batches) then 8 web rows (3 batches), one of them inactive: filtered.
     assert (t["read"], t["loaded"], t["filtered"], t["batches"]) == (15, 14, 1, 6)
@@ -81,18 +72,14 @@ def test_every_stream_loads_into_the_one_table(any_db: Database, tmp_path: Path)
 
 
 def test_a_run_killed_in_the_second_stream_resumes_there(
-    any_db: Database, tmp_path: Path, prefect_harness: str
+    any_db: Database, project_builder: ProjectBuilder, prefect_harness: str
 ) -> None:
-    project = _project(tmp_path, any_db)
-    env = {
-        **harness.child_env(tmp_path, any_db.url, prefect_harness),
-        "FERRYMAN_FAULT": "after_commit:people:4",  # batch 4: the second of WEB_USERS
-    }
-    killed = harness.ferryman(["run"], env, project)
+    project = _project(project_builder, any_db)
+    fault = "after_commit:people:4"  # batch 4: the second of WEB_USERS
+    killed = cli.ferryman(["run"], project, cli.child_env(prefect_harness, fault))
     assert killed.returncode == -9, killed.stderr[-2000:]
     run_id = harness.only_run_id(any_db.engine)
-    env.pop("FERRYMAN_FAULT")
-    resumed = harness.ferryman(["resume", run_id, "--json"], env, project)
+    resumed = cli.ferryman(["resume", run_id, "--json"], project, cli.child_env(prefect_harness))
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     rows = harness.table_rows(any_db.engine, "people")
     expected = sorted([*range(1, 8), *(1000 + i for i in range(1, 9) if i != 4)])
@@ -103,9 +90,10 @@ def test_a_run_killed_in_the_second_stream_resumes_there(
 
 
 def test_a_column_a_further_stream_lacks_is_a_positioned_error(
-    sqlite_db: Database, tmp_path: Path
+    sqlite_db: Database, project_builder: ProjectBuilder
 ) -> None:
-    project = _project(tmp_path, sqlite_db, SPEC.replace("from: FULLNAME", "from: FULL_NAME"))
+    spec = SPEC.replace("from: FULLNAME", "from: FULL_NAME")
+    project = _project(project_builder, sqlite_db, spec)
     with pytest.raises(SpecError) as err:
         check_project(project)
     (issue,) = err.value.issues

@@ -5,7 +5,6 @@ rolling back an upsert that changed those columns restores exactly what the engi
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +13,7 @@ import sqlalchemy as sa
 
 from ferryman.flows.prefect_flows import migrate, rollback
 from tests.conftest import Database
+from tests.helpers.project import ProjectBuilder, write_legacy
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -44,24 +44,12 @@ CHANGED = [
 ]
 
 
-def _project(tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    (project / "ferryman.yaml").write_text(
-        "name: types\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{tmp_path / 'legacy.db'}\n  target:\n    kind: sql\n"
-        "    url: ${T_URL}\ndefaults:\n  batch_size: 2\n"
-    )
-    (project / "mappings" / "specs" / "things.yaml").write_text(SPEC)
-    monkeypatch.setenv("T_URL", db.url)
-    return project
+def _project(build: ProjectBuilder, db: Database) -> Path:
+    return build(db, {"things": SPEC}, name="types", batch_size=2)
 
 
-def _source(tmp_path: Path, rows: list[tuple[Any, ...]]) -> None:
-    with sqlite3.connect(tmp_path / "legacy.db") as conn:
-        conn.execute("DROP TABLE IF EXISTS SRC")
-        conn.execute("CREATE TABLE SRC (ID INTEGER PRIMARY KEY, U TEXT, T TEXT, J TEXT)")
-        conn.executemany("INSERT INTO SRC VALUES (?, ?, ?, ?)", rows)
+def _source(build: ProjectBuilder, rows: list[tuple[Any, ...]]) -> None:
+    write_legacy(build.legacy, {"SRC": ("ID INTEGER PRIMARY KEY, U TEXT, T TEXT, J TEXT", rows)})
 
 
 def _stored(db: Database) -> list[tuple[Any, ...]]:
@@ -80,12 +68,11 @@ def _counts(summary: dict[str, Any]) -> tuple[int, int, int, int]:
 
 def test_native_types_rerun_and_rollback_of_an_upsert(
     any_db: Database,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    project_builder: ProjectBuilder,
     request: pytest.FixtureRequest,
 ) -> None:
-    project = _project(tmp_path, any_db, monkeypatch)
-    _source(tmp_path, ROWS)
+    project = _project(project_builder, any_db)
+    _source(project_builder, ROWS)
     first = migrate(str(project))
     assert first["state"] == "succeeded"  # reconciliation: no drift
     assert _counts(first) == (4, 4, 0, 0)
@@ -98,7 +85,7 @@ def test_native_types_rerun_and_rollback_of_an_upsert(
     assert _counts(again) == (4, 0, 0, 4)  # read back == written: nothing to update
     assert _stored(any_db) == loaded
 
-    _source(tmp_path, CHANGED)
+    _source(project_builder, CHANGED)
     changed = migrate(str(project))
     assert changed["state"] == "succeeded"
     assert _counts(changed) == (5, 1, 3, 1)
@@ -111,14 +98,13 @@ def test_native_types_rerun_and_rollback_of_an_upsert(
 
 def test_rollback_restores_json_someone_else_spelt_their_way(
     any_db: Database,
-    tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch,
+    project_builder: ProjectBuilder,
     request: pytest.FixtureRequest,
 ) -> None:
     """A row changed outside ferryman after its load (JSON with spaces and trailing zeros)
     is updated by the next run; rolling that run back gives the engine its exact value."""
-    project = _project(tmp_path, any_db, monkeypatch)
-    _source(tmp_path, ROWS)
+    project = _project(project_builder, any_db)
+    _source(project_builder, ROWS)
     migrate(str(project))
     with any_db.engine.begin() as conn:
         conn.execute(

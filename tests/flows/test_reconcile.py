@@ -18,6 +18,7 @@ from ferryman.flows.project.session import open_session
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import make_project
+from tests.helpers import cli
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -124,19 +125,19 @@ def test_cli_gate_exit_code_quarantine_and_reconcile(
     project = make_project(
         tmp_path, sqlite_db, monkeypatch, "gates:\n  max_quarantined_share: 0.005\n"
     )
-    env = {**harness.child_env(tmp_path, sqlite_db.url, prefect_harness), "T_URL": sqlite_db.url}
+    env = cli.child_env(prefect_harness)
 
-    def cli(*args: str) -> tuple[int, str, str]:
-        res = harness.ferryman([*args, "--project", str(project)], env, project)
+    def command(*args: str) -> tuple[int, str, str]:
+        res = cli.ferryman([*args, "--project", str(project)], project, env)
         return res.returncode, res.stdout, res.stderr
 
-    code, out, err = cli("run")
+    code, out, err = command("run")
     assert code == 3, out + err
     assert "gate failed: items: quarantined 12.5% (1 of 8) > max_quarantined_share 0.5%" in out
     assert "halted; what was loaded stays for inspection" in out
     run_id = harness.only_run_id(sqlite_db.engine)
 
-    code, out, err = cli("quarantine", "list", "--json")
+    code, out, err = command("quarantine", "list", "--json")
     assert code == 0, err
     doc = json.loads(out)
     assert doc["run_id"] == run_id
@@ -146,23 +147,25 @@ def test_cli_gate_exit_code_quarantine_and_reconcile(
 
     for fmt in ("csv", "parquet"):
         file = tmp_path / f"q.{fmt}"
-        code, out, err = cli("quarantine", "export", run_id, "--out", str(file), "--format", fmt)
+        code, out, err = command(
+            "quarantine", "export", run_id, "--out", str(file), "--format", fmt
+        )
         assert code == 0, err
         frame = pd.read_csv(file) if fmt == "csv" else pd.read_parquet(file)
         assert list(frame["source.AMT"]) == ["not a number"]
         assert {"run_id", "rule", "message", "source_row", "source.ID"} <= set(frame.columns)
 
-    code, out, err = cli("reconcile", run_id)
+    code, out, err = command("reconcile", run_id)
     assert code == 0, out + err
     assert out.startswith("ok    items: read 8 = loaded 7 + quarantined 1 + filtered 0")
     with sqlite_db.engine.begin() as conn:
         conn.execute(sa.text("UPDATE items SET name = 'edited' WHERE item_id = 3"))
-    code, out, err = cli("reconcile", run_id, "--json")
+    code, out, err = command("reconcile", run_id, "--json")
     assert code == 3, out + err
     doc = json.loads(out)
     assert doc["state"] == "drift"
     assert "items item_id=3: differs from what the run wrote" in doc["tables"]["items"]["drift"]
-    code, out, err = cli("quarantine", "export", run_id, "--out", "x", "--format", "xlsx")
+    code, out, err = command("quarantine", "export", run_id, "--out", "x", "--format", "xlsx")
     assert code == 2
     assert "use csv or parquet" in err
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +22,8 @@ from ferryman.flows.project.session import UsageError, open_session
 from tests.conftest import Database
 from tests.flows import harness
 from tests.flows.gate_project import SPEC
+from tests.helpers import cli
+from tests.helpers.project import ProjectBuilder
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -63,26 +64,19 @@ NOTE_ROWS = [(1, 1, "a"), (2, 3, "b"), (3, 6, "c"), (4, 7, "d"), (5, 2, "e")]
 def _project(
     tmp_path: Path, db: Database, monkeypatch: pytest.MonkeyPatch, mode: str = "insert"
 ) -> Path:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("CREATE TABLE SRC (ID INTEGER, NAME TEXT, AMT TEXT)")
-        conn.executemany("INSERT INTO SRC VALUES (?, ?, ?)", SRC)
-        conn.execute("CREATE TABLE NOTES (NID INTEGER, ITEM INTEGER, TXT TEXT)")
-        conn.executemany("INSERT INTO NOTES VALUES (?, ?, ?)", NOTE_ROWS)
-    (project / "ferryman.yaml").write_text(
-        "name: replay\nconnections:\n  legacy:\n    kind: sql\n"
-        f"    url: sqlite:///{legacy}\n  target:\n    kind: sql\n    url: ${{T_URL}}\n"
+    return ProjectBuilder(tmp_path, monkeypatch)(
+        db,
+        {"items": SPEC.format(mode=mode, extra=ITEMS_GATES), "notes": NOTES},
+        legacy={
+            "SRC": ("ID INTEGER, NAME TEXT, AMT TEXT", SRC),
+            "NOTES": ("NID INTEGER, ITEM INTEGER, TXT TEXT", NOTE_ROWS),
+        },
+        name="replay",
+        batch_size=3,
         # the first run passes these gates (items 37.5%, notes 60%); a replay is not held
         # to them: its file holds only rows that failed once
-        "defaults:\n  batch_size: 3\ngates:\n  max_quarantined_share: 0.6\n"
+        settings="gates:\n  max_quarantined_share: 0.6\n",
     )
-    specs = project / "mappings" / "specs"
-    (specs / "items.yaml").write_text(SPEC.format(mode=mode, extra=ITEMS_GATES))
-    (specs / "notes.yaml").write_text(NOTES)
-    monkeypatch.setenv("T_URL", db.url)
-    return project
 
 
 def _export(project: Path, run_id: str, out: Path, table: str | None = None) -> pd.DataFrame:
@@ -255,12 +249,12 @@ def test_bad_files_tables_and_runs_exit_2_and_touch_nothing(
     project = _project(tmp_path, sqlite_db, monkeypatch)
     run_id = migrate(str(project))["run_id"]
     good = _export(project, run_id, tmp_path / "fix.csv")
-    env = {**harness.child_env(tmp_path, sqlite_db.url, prefect_harness), "T_URL": sqlite_db.url}
+    env = cli.child_env(prefect_harness)
     before = harness.target_state(sqlite_db.engine, TABLES)
     runs = _rows(sqlite_db, "SELECT COUNT(*) FROM ferryman_runs")
 
-    def cli(*args: str) -> tuple[int, str, str]:
-        res = harness.ferryman(["quarantine", *args, "--project", str(project)], env, project)
+    def command(*args: str) -> tuple[int, str, str]:
+        res = cli.ferryman(["quarantine", *args, "--project", str(project)], project, env)
         return res.returncode, res.stdout, res.stderr
 
     def bad(name: str, frame: pd.DataFrame) -> Path:
@@ -269,19 +263,19 @@ def test_bad_files_tables_and_runs_exit_2_and_touch_nothing(
         return path
 
     no_columns = bad("cols.csv", good.drop(columns=["source_position"]))
-    code, _, err = cli("replay", run_id, "--file", str(no_columns))
+    code, _, err = command("replay", run_id, "--file", str(no_columns))
     assert code == 2, err
     assert "lacks the column(s) source_position" in err
     assert "Nothing was touched." in err
 
     other_table = good.copy()
     other_table.loc[0, "table_name"] = "itemz"
-    code, _, err = cli("replay", run_id, "--file", str(bad("table.csv", other_table)))
+    code, _, err = command("replay", run_id, "--file", str(bad("table.csv", other_table)))
     assert code == 2, err
     assert "table 'itemz': no spec of this project produces it" in err
     assert "Did you mean 'items'?" in err
 
-    code, _, err = cli("replay", "20000101T000000-000000", "--file", str(tmp_path / "fix.csv"))
+    code, _, err = command("replay", "20000101T000000-000000", "--file", str(tmp_path / "fix.csv"))
     assert code == 2, err
     assert "no run '20000101T000000-000000'" in err
 
@@ -321,27 +315,27 @@ def test_cli_replay_then_replay_of_the_replay(
     sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, prefect_harness: str
 ) -> None:
     project = _project(tmp_path, sqlite_db, monkeypatch)
-    env = {**harness.child_env(tmp_path, sqlite_db.url, prefect_harness), "T_URL": sqlite_db.url}
+    env = cli.child_env(prefect_harness)
 
-    def cli(*args: str) -> tuple[int, str, str]:
-        res = harness.ferryman([*args, "--project", str(project)], env, project)
+    def command(*args: str) -> tuple[int, str, str]:
+        res = cli.ferryman([*args, "--project", str(project)], project, env)
         return res.returncode, res.stdout, res.stderr
 
     run_id = migrate(str(project))["run_id"]
-    code, out, err = cli("quarantine", "export", run_id, "--out", "fix.csv", "--table", "items")
+    code, out, err = command("quarantine", "export", run_id, "--out", "fix.csv", "--table", "items")
     assert code == 0, err
     frame = pd.read_csv(project / "fix.csv", dtype=str, keep_default_na=False)
     _fix(frame, "SRC rowid=3", "AMT", "3.30")
     frame.to_csv(project / "fix.csv", index=False)
 
-    code, out, err = cli("quarantine", "replay", run_id, "--file", "fix.csv")
+    code, out, err = command("quarantine", "replay", run_id, "--file", "fix.csv")
     assert code == 0, out + err
     assert f"(replay of run {run_id}, fix.csv): succeeded" in out
     assert "items: read 3 = loaded 1 + quarantined 2 + filtered 0" in out
     assert "cells changed: AMT 1" in out
     second = harness.only_run_id(sqlite_db.engine)
     assert f"Undo:            ferryman rollback {second}" in out
-    code, out, err = cli("quarantine", "list", run_id)
+    code, out, err = command("quarantine", "list", run_id)
     assert code == 0, err
     assert f"4 of them replayed in run {second} (succeeded)" in out
 
@@ -352,7 +346,7 @@ def test_cli_replay_then_replay_of_the_replay(
     _fix(frame, position6, "NAME", "six", rule="cast:string")
     _fix(frame, position6, "AMT", "6.60", rule="cast:decimal")
     frame.to_parquet(project / "fix2.parquet", index=False)
-    code, out, err = cli("quarantine", "replay", second, "--file", "fix2.parquet", "--json")
+    code, out, err = command("quarantine", "replay", second, "--file", "fix2.parquet", "--json")
     assert code == 0, out + err
     doc = json.loads(out)
     assert (doc["replay_of"], doc["tables"]["items"]["loaded"]) == (second, 1)

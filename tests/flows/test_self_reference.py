@@ -3,14 +3,12 @@ count, and a row whose parent is held back is held back too."""
 
 from __future__ import annotations
 
-import sqlite3
-from pathlib import Path
-
 import pytest
 import sqlalchemy as sa
 
 from ferryman.flows.prefect_flows import migrate
 from tests.conftest import Database
+from tests.helpers.project import ProjectBuilder
 
 pytestmark = pytest.mark.usefixtures("prefect_harness")
 
@@ -28,22 +26,12 @@ fields:
 
 
 def test_parents_in_the_same_batch_count_and_orphans_cascade(
-    sqlite_db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_db: Database, project_builder: ProjectBuilder
 ) -> None:
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("CREATE TABLE EMP (ID INTEGER, BOSS INTEGER)")
-        conn.executemany(
-            "INSERT INTO EMP VALUES (?, ?)", [(3, 2), (1, None), (2, 1), (5, 4), (4, 99)]
-        )
-    (project / "ferryman.yaml").write_text(
-        f"name: emp\nconnections:\n  legacy:\n    kind: sql\n    url: sqlite:///{legacy}\n"
-        "  target:\n    kind: sql\n    url: ${T_URL}\n"
+    rows = [(3, 2), (1, None), (2, 1), (5, 4), (4, 99)]
+    project = project_builder(
+        sqlite_db, {"employees": SPEC}, legacy={"EMP": ("ID INTEGER, BOSS INTEGER", rows)}
     )
-    (project / "mappings" / "specs" / "employees.yaml").write_text(SPEC)
-    monkeypatch.setenv("T_URL", sqlite_db.url)
     summary = migrate(str(project))
     t = summary["tables"]["employees"]
     assert (t["read"], t["loaded"], t["quarantined"]) == (5, 3, 2)

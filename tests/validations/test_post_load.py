@@ -5,10 +5,6 @@ that only make sense before or after the load."""
 from __future__ import annotations
 
 import json
-import os
-import sqlite3
-import subprocess
-import sys
 import textwrap
 from pathlib import Path
 
@@ -25,11 +21,11 @@ from ferryman.validations.gx_runner import SuiteRunner
 from ferryman.validations.post_load import PostLoadRunner, TargetTable
 from ferryman.validations.suites import SuiteSpec, load_suite
 from tests.conftest import Database
+from tests.helpers import cli
+from tests.helpers.project import ProjectBuilder
 
 from .test_custom import CODES
 from .test_gx_runner import batch
-
-ROOT = Path(__file__).resolve().parents[2]
 
 SUITE = """\
 name: orders_loaded
@@ -203,21 +199,14 @@ suites: [orders_loaded]
 
 
 def gate_project(
-    tmp_path: Path, db: Database, rows: list[tuple[int, int, str]], extra: str = ""
+    build: ProjectBuilder, db: Database, rows: list[tuple[int, int, str]], extra: str = ""
 ) -> Path:
     """A project loading SRC into `orders`, in batches of 2, with the suite above."""
-    project = tmp_path / "project"
-    (project / "mappings" / "specs").mkdir(parents=True)
-    suite_files(project)
-    (project / "mappings" / "specs" / "orders.yaml").write_text(SPEC)
-    legacy = tmp_path / "legacy.db"
-    with sqlite3.connect(legacy) as conn:
-        conn.execute("CREATE TABLE SRC (ID INTEGER, CUST INTEGER, AMT TEXT)")
-        conn.executemany("INSERT INTO SRC VALUES (?, ?, ?)", rows)
-    (project / "ferryman.yaml").write_text(
-        f"name: post_load\nconnections:\n  legacy: {{kind: sql, url: 'sqlite:///{legacy}'}}\n"
-        f"  target: {{kind: sql, url: '{db.url}'}}\ndefaults: {{batch_size: 2}}\n{extra}"
+    legacy = {"SRC": ("ID INTEGER, CUST INTEGER, AMT TEXT", rows)}
+    project = build(
+        db, {"orders": SPEC}, legacy=legacy, name="post_load", batch_size=2, settings=extra
     )
+    suite_files(project)
     with db.engine.begin() as conn:
         conn.execute(sa.text("CREATE TABLE customers (id INTEGER PRIMARY KEY)"))
         conn.execute(sa.text("INSERT INTO customers (id) VALUES (1), (2)"))
@@ -234,11 +223,11 @@ def _load_directly(db: Database, rows: list[tuple[int, int, str]]) -> None:
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
 def test_check_after_load_passes_and_fails_the_gate(
-    backend: str, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, request: pytest.FixtureRequest, project_builder: ProjectBuilder
 ) -> None:
     db: Database = request.getfixturevalue(f"{backend}_db")
     rows = [(1, 1, "10.00"), (2, 2, "20.00"), (3, 1, "30.00")]
-    prepared = prepare(gate_project(tmp_path, db, rows))
+    prepared = prepare(gate_project(project_builder, db, rows))
     try:
         (job,) = prepared.jobs
         _load_directly(db, rows)  # as the batches would have
@@ -273,8 +262,10 @@ def test_check_after_load_passes_and_fails_the_gate(
         prepared.close()
 
 
-def test_a_dry_run_skips_the_check_and_says_so(sqlite_db: Database, tmp_path: Path) -> None:
-    prepared = prepare(gate_project(tmp_path, sqlite_db, [(1, 1, "1.00")]), pin=True)
+def test_a_dry_run_skips_the_check_and_says_so(
+    sqlite_db: Database, project_builder: ProjectBuilder
+) -> None:
+    prepared = prepare(gate_project(project_builder, sqlite_db, [(1, 1, "1.00")]), pin=True)
     try:
         (job,) = prepared.jobs
         table = TableSummary("orders", "SRC")
@@ -286,27 +277,15 @@ def test_a_dry_run_skips_the_check_and_says_so(sqlite_db: Database, tmp_path: Pa
         prepared.close()
 
 
-def _ferryman_run(project: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "ferryman.flows.cli", "run", "--project", str(project), "--json"],
-        cwd=project,
-        env=dict(os.environ),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-
-
 @pytest.mark.slow
 @pytest.mark.parametrize(("backend", "action"), [("sqlite", "halt"), ("postgres", "rollback")])
 def test_a_failing_batch_expectation_after_load_stops_the_run_with_exit_code_3(
-    backend: str, action: str, request: pytest.FixtureRequest, tmp_path: Path
+    backend: str, action: str, request: pytest.FixtureRequest, project_builder: ProjectBuilder
 ) -> None:
     db: Database = request.getfixturevalue(f"{backend}_db")
     rows = [(1, 1, "10.00"), (2, 2, "20.00"), (3, 9, "30.00")]  # order 3: no customer 9
-    project = gate_project(tmp_path, db, rows, f"gates: {{on_gate_failure: {action}}}\n")
-    res = _ferryman_run(project)
+    project = gate_project(project_builder, db, rows, f"gates: {{on_gate_failure: {action}}}\n")
+    res = cli.ferryman(["run", "--project", str(project), "--json"], project, timeout=600)
     assert res.returncode == 3, res.stderr[-3000:]
     summary = json.loads(res.stdout)
     assert summary["state"] == "stopped_by_gate"

@@ -13,7 +13,6 @@ from ferryman.validations.suites import (
     ExpectationSpec,
     SuiteSpec,
     build_expectation,
-    check_suite_columns,
     load_suite,
     load_suites,
     suite_column_issues,
@@ -295,7 +294,7 @@ def test_load_suites_returns_suites_by_name(tmp_path: Path) -> None:
     assert list(load_suites(tmp_path)) == ["customers"]
 
 
-def test_check_suite_columns_finds_columns_the_mapping_lacks(tmp_path: Path) -> None:
+def test_suite_column_issues_finds_columns_the_mapping_lacks(tmp_path: Path) -> None:
     path = write(
         tmp_path,
         "customers.yaml",
@@ -325,11 +324,11 @@ def test_check_suite_columns_finds_columns_the_mapping_lacks(tmp_path: Path) -> 
         "expect_compound_columns_to_be_unique reads column 'nmae', which the mapped table"
         " does not have. Did you mean 'name'?",
     ]
-    assert check_suite_columns(suite, ["email", "email2", "name"])[0] == (
+    assert str(issues[0]) == (
         f"validations/suites/customers.yaml:{issues[0].line}:{issues[0].column}:"
         f" expectations[0].kwargs.column: {issues[0].message}"
     )
-    assert check_suite_columns(suite, ["email", "Email2", "emial", "nmae"]) == []
+    assert suite_column_issues(suite, ["email", "Email2", "emial", "nmae"]) == []
 
 
 def test_column_check_on_a_suite_built_in_code_names_the_suite() -> None:
