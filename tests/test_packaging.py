@@ -25,6 +25,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.helpers.user_project import write_user_project
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,38 +92,12 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A user's project, far from the repository: a CSV source, a SQLite target, and its
     own `flows` and `validations` Python packages (validations/ also holds its suites)."""
     root = tmp_path_factory.mktemp("user") / "my-migration"
-    (root / "legacy").mkdir(parents=True)
-    (root / "legacy" / "PEOPLE.CSV").write_text("ID,NAME\n1, ada\n2,grace \n3,linus\n")
-    (root / "ferryman.yaml").write_text(
-        "name: packaging-test\n"
-        "connections:\n"
-        "  legacy: {kind: csv, path: legacy}\n"
-        "  target:\n"
-        "    kind: sql\n"
-        "    url: ${TARGET_URL:-sqlite:///target.db}\n"
+    return write_user_project(
+        root,
+        "packaging-test",
+        "${TARGET_URL:-sqlite:///target.db}",
+        'WHO = "the project\'s {package}"\n',
     )
-    (root / "mappings" / "specs").mkdir(parents=True)
-    (root / "mappings" / "specs" / "people.yaml").write_text(
-        "target: people\n"
-        "source: {connection: legacy, file: PEOPLE.CSV}\n"
-        "key: [person_id]\n"
-        "fields:\n"
-        "  person_id: {from: ID, type: integer}\n"
-        "  name: {from: NAME, transform: [trim, title], type: string(40)}\n"
-        "suites: [people]\n"
-    )
-    (root / "validations" / "suites").mkdir(parents=True)
-    (root / "validations" / "suites" / "people.yaml").write_text(
-        "name: people\n"
-        "expectations:\n"
-        "  - type: expect_column_values_to_not_be_null\n"
-        "    kwargs: {column: name}\n"
-        "    severity: row\n"
-    )
-    (root / "flows").mkdir()
-    for package in ("flows", "validations"):
-        (root / package / "__init__.py").write_text(f'WHO = "the project\'s {package}"\n')
-    return root
 
 
 def _user_env(tmp: Path) -> dict[str, str]:

@@ -20,7 +20,7 @@ from prefect import Flow
 
 from ferryman.flows.project import folder
 from ferryman.flows.project.config import ProjectNotFound, load_project
-from tests.flows.harness import ferryman
+from tests.helpers.cli import ferryman
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC: dict[str, Any] = yaml.safe_load((ROOT / "prefect.yaml").read_text(encoding="utf-8"))

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from ferryman.flows.project.environment import quiet_environment
 from tests.conftest import Database
+from tests.helpers.user_project import write_user_project
 
 pytestmark = [pytest.mark.slow, pytest.mark.postgres]
 
@@ -140,41 +141,12 @@ def server(tmp_path: Path) -> Iterator[tuple[Server, list[subprocess.Popen[bytes
 def _project(root: Path) -> Path:
     """A user's project: a CSV source, one spec with one suite, a target from ${FM_TARGET_URL},
     and Python packages of its own named flows and validations."""
-    (root / "legacy").mkdir(parents=True)
-    (root / "legacy" / "PEOPLE.CSV").write_text("ID,NAME\n1, ada\n2,grace \n3,linus\n")
-    (root / "ferryman.yaml").write_text(
-        "name: deployed\n"
-        "connections:\n"
-        "  legacy: {kind: csv, path: legacy}\n"
-        "  target:\n"
-        "    kind: sql\n"
-        "    url: ${FM_TARGET_URL}\n"
-        "defaults: {batch_size: 2}\n"
+    return write_user_project(
+        root,
+        "deployed",
+        "${FM_TARGET_URL}",
+        "raise ImportError('the project\\'s {package} package was imported by ferryman')\n",
     )
-    (root / "mappings" / "specs").mkdir(parents=True)
-    (root / "mappings" / "specs" / "people.yaml").write_text(
-        "target: people\n"
-        "source: {connection: legacy, file: PEOPLE.CSV}\n"
-        "key: [person_id]\n"
-        "fields:\n"
-        "  person_id: {from: ID, type: integer}\n"
-        "  name: {from: NAME, transform: [trim, title], type: string(40)}\n"
-        "suites: [people]\n"
-    )
-    (root / "validations" / "suites").mkdir(parents=True)
-    (root / "validations" / "suites" / "people.yaml").write_text(
-        "name: people\n"
-        "expectations:\n"
-        "  - type: expect_column_values_to_not_be_null\n"
-        "    kwargs: {column: name}\n"
-        "    severity: row\n"
-    )
-    (root / "flows").mkdir()
-    for package in ("flows", "validations"):
-        (root / package / "__init__.py").write_text(
-            f"raise ImportError('the project\\'s {package} package was imported by ferryman')\n"
-        )
-    return root
 
 
 def _prefect(args: list[str], cwd: Path, env: dict[str, str]) -> str:
