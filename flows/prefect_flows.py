@@ -16,6 +16,7 @@ Prefect neither hashes nor walks them.
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,31 @@ from ferryman.flows.dryrun.run import plan_run
 from ferryman.flows.ops.replay import replay_run
 from ferryman.flows.ops.rollback import rollback_run
 from ferryman.flows.ops.run import resume_run, run_project, stream_table
-from ferryman.flows.project.session import Prepared
+from ferryman.flows.project.session import Prepared, UsageError
+from ferryman.yaml_positions import SpecError
+
+
+class _ExpectedOutcomeWithoutTraceback(logging.Filter):
+    """Prefect logs a failed flow's exception with its traceback, twice (the flow, then the
+    engine). A bad spec, a missing project or a refused operation is an expected outcome
+    whose message says it all: keep one line of it."""
+
+    EXPECTED = (SpecError, UsageError)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        if not isinstance(exc, self.EXPECTED):
+            return True
+        if record.getMessage().startswith("Engine execution exited"):
+            return False  # the same exception again, called "unexpected"
+        record.exc_info, record.exc_text = None, None
+        return True
+
+
+# Installed when the flows are imported (the deployments' entrypoints), once per process.
+_flow_run_logs = logging.getLogger("prefect.flow_runs")
+if not any(isinstance(f, _ExpectedOutcomeWithoutTraceback) for f in _flow_run_logs.filters):
+    _flow_run_logs.addFilter(_ExpectedOutcomeWithoutTraceback())
 
 
 def _retry_transient(task: Any, task_run: Any, state: Any) -> bool:

@@ -18,11 +18,10 @@ what to do, which the Prefect UI shows as the run's state.
 
 from __future__ import annotations
 
-import logging
 import os
 from pathlib import Path
 
-from ferryman.flows.project.config import PROJECT_FILE, ProjectNotFound
+from ferryman.flows.project.config import PROJECT_FILE
 
 PROJECT_DIR_VAR = "FERRYMAN_PROJECT_DIR"
 
@@ -60,7 +59,6 @@ def not_a_project(root: Path) -> str:
     )
     if not _deployed_flow_run():
         return f"{what}: run ferryman in the project folder, or pass --project DIR"
-    _one_line_in_flow_run_logs()
     folder, named_by = project_folder()
     if folder.is_dir() and folder.resolve() == where:
         what += f" ({named_by})"
@@ -79,23 +77,3 @@ def _deployed_flow_run() -> bool:
 
     ctx = FlowRunContext.get()
     return bool(ctx and ctx.flow_run and ctx.flow_run.deployment_id)
-
-
-class _NoTraceback(logging.Filter):
-    """Prefect logs a failed flow's exception with its traceback, twice (the flow, then the
-    engine). For a missing project the message is all there is to say: keep one line."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        exc = record.exc_info[1] if record.exc_info else None
-        if not isinstance(exc, ProjectNotFound):
-            return True
-        if record.getMessage().startswith("Engine execution exited"):
-            return False  # the same exception again, called "unexpected"
-        record.exc_info, record.exc_text = None, None
-        return True
-
-
-def _one_line_in_flow_run_logs() -> None:
-    logger = logging.getLogger("prefect.flow_runs")
-    if not any(isinstance(f, _NoTraceback) for f in logger.filters):
-        logger.addFilter(_NoTraceback())

@@ -18,6 +18,7 @@ import pytest
 import yaml  # PyYAML comes with Prefect
 from prefect import Flow
 
+from ferryman.flows import prefect_flows
 from ferryman.flows.project import folder
 from ferryman.flows.project.config import ProjectNotFound, load_project
 from tests.helpers.cli import ferryman
@@ -135,7 +136,7 @@ def _record(msg: str, exc: BaseException) -> logging.LogRecord:
 
 
 def test_a_missing_project_leaves_one_line_in_the_flow_run_log() -> None:
-    keep = folder._NoTraceback()
+    keep = prefect_flows._ExpectedOutcomeWithoutTraceback()
     flow_error = _record("Encountered exception during execution: %r", ProjectNotFound("x"))
     assert keep.filter(flow_error)
     assert flow_error.exc_info is None  # the message, without its traceback
